@@ -1,0 +1,38 @@
+/** `bettong serve`: run the server until SIGTERM/SIGINT, then drain and flush the logs. */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fs from 'node:fs';
+import { startServer } from '../server/index.ts';
+import type { Platform } from '../platform.ts';
+import { DEFAULT_WORKSPACE_ID } from '../store/index.ts';
+
+const SAMPLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../testdata/models/digits_mlp.onnx');
+
+/** Registers and deploys the digits MLP as pipeline "digits" (idempotent). */
+async function deployDemo(p: Platform): Promise<void> {
+  const ws = DEFAULT_WORKSPACE_ID;
+  await p.registry.upload(ws, 'digits-mlp', fs.readFileSync(SAMPLE));
+  await p.pipelines.create(ws, 'digits', [{ model: 'digits-mlp' }]);
+  const status = await p.deployments.status(ws, 'digits');
+  if (status.status !== 'running') await p.deployments.deploy(ws, 'digits');
+}
+
+export async function serve(o: { dataDir: string; host: string; port: string; bodyLimit: string; demo?: boolean }): Promise<void> {
+  const server = await startServer({
+    dataDir: path.resolve(o.dataDir), host: o.host, port: Number(o.port), bodyLimit: Number(o.bodyLimit) * 1024 * 1024,
+  });
+  if (o.demo) await deployDemo(server.platform);
+  console.log(`bettong listening on ${server.url} (data in ${path.resolve(o.dataDir)})`);
+  if (o.demo) {
+    console.log(`sample pipeline "digits" deployed; try:\n  curl -s ${server.url}/v2/models/digits\n` +
+      `  curl -s -X POST ${server.url}/v1/pipelines/digits/infer -H 'content-type: application/json' ` +
+      `-d '[{"input": [${new Array(64).fill(0).map((_, i) => (i % 7 === 0 ? 8 : 0)).join(',')}]}]'`);
+  }
+  const stop = async (signal: string) => {
+    console.log(`${signal}: draining requests and flushing inference logs`);
+    await server.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+}

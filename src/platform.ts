@@ -1,0 +1,45 @@
+/**
+ * Wires the domain services together over one data directory: the composition root that
+ * the server, the tests and the CLI's `serve` share.
+ */
+import path from 'node:path';
+import { ArtifactStore } from './artifacts/index.ts';
+import { DeploymentService } from './deployments/index.ts';
+import { InferenceService } from './inference/index.ts';
+import { InferenceLogWriter, type LogWriterOptions } from './logs/writer.ts';
+import { PipelineService } from './pipelines/index.ts';
+import { ModelRegistry } from './registry/index.ts';
+import { type DB, openStore } from './store/index.ts';
+
+export interface PlatformOptions {
+  dataDir: string;
+  logs?: LogWriterOptions;
+}
+
+export interface Platform {
+  db: DB;
+  registry: ModelRegistry;
+  pipelines: PipelineService;
+  deployments: DeploymentService;
+  inference: InferenceService;
+  logs: InferenceLogWriter;
+  close(): Promise<void>;
+}
+
+export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
+  const db = await openStore(opts.dataDir);
+  const registry = new ModelRegistry(db, new ArtifactStore(path.join(opts.dataDir, 'artifacts')));
+  const pipelines = new PipelineService(db, registry);
+  const deployments = new DeploymentService(db, pipelines, registry);
+  const logs = new InferenceLogWriter(db, opts.logs);
+  const inference = new InferenceService(deployments, logs);
+  await deployments.restore();
+  return {
+    db, registry, pipelines, deployments, inference, logs,
+    async close() {
+      await deployments.close();
+      await logs.close();
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,127 @@
+/**
+ * The model registry: models and their versions. An upload is inspected by its runtime
+ * before anything is stored, so a corrupt file leaves no trace.
+ */
+import type { ArtifactStore } from '../artifacts/index.ts';
+import { sha256 } from '../artifacts/index.ts';
+import { fail } from '../errors/index.ts';
+import { getRuntime, type Signature } from '../runtimes/index.ts';
+import type { DB } from '../store/index.ts';
+
+export interface ModelVersion {
+  id: number;
+  model: string;
+  version: number;
+  sha256: string;
+  size: number;
+  runtime: string;
+  platform: string;
+  signature: Signature;
+  created_at: string;
+}
+
+export interface ModelSummary {
+  name: string;
+  latest_version: number;
+  versions: number;
+  created_at: string;
+}
+
+export interface ModelDetail {
+  name: string;
+  created_at: string;
+  versions: ModelVersion[];
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+
+export function checkName(kind: string, name: string): void {
+  if (!NAME.test(name)) {
+    fail('INVALID_NAME', `${kind} name '${name}' is invalid: use letters, digits, '_', '.', '-' (at most 128, starting with a letter or digit)`);
+  }
+}
+
+type VersionRow = {
+  id: number; version: number; sha256: string; size: number; runtime: string; signature: string; created_at: number;
+};
+
+function toVersion(model: string, r: VersionRow): ModelVersion {
+  return {
+    id: r.id, model, version: r.version, sha256: r.sha256, size: Number(r.size), runtime: r.runtime,
+    platform: getRuntime(r.runtime).platform, signature: JSON.parse(r.signature),
+    created_at: new Date(Number(r.created_at)).toISOString(),
+  };
+}
+
+export class ModelRegistry {
+  constructor(private readonly db: DB, private readonly artifacts: ArtifactStore) {}
+
+  /** Registers an artifact; identical content returns the existing version (created: false). */
+  async upload(workspaceId: number, name: string, bytes: Uint8Array, runtimeName = 'onnx'): Promise<{ version: ModelVersion; created: boolean }> {
+    checkName('model', name);
+    if (bytes.length === 0) fail('INVALID_MODEL', 'the uploaded model file is empty');
+    const runtime = getRuntime(runtimeName);
+    const signature = await runtime.inspect(bytes);
+    const digest = sha256(bytes);
+
+    const existing = await this.db.selectFrom('model_versions as v').innerJoin('models as m', 'm.id', 'v.model_id')
+      .select(['v.id', 'v.version', 'v.sha256', 'v.size', 'v.runtime', 'v.signature', 'v.created_at'])
+      .where('m.workspace_id', '=', workspaceId).where('m.name', '=', name).where('v.sha256', '=', digest)
+      .executeTakeFirst();
+    if (existing) return { version: toVersion(name, existing), created: false };
+
+    this.artifacts.put(bytes);
+    const now = Date.now();
+    const row = await this.db.transaction().execute(async (tx) => {
+      let model = await tx.selectFrom('models').select('id').where('workspace_id', '=', workspaceId).where('name', '=', name).executeTakeFirst();
+      if (!model) {
+        model = await tx.insertInto('models').values({ workspace_id: workspaceId, name, created_at: now }).returning('id').executeTakeFirstOrThrow();
+      }
+      const last = await tx.selectFrom('model_versions').select((eb) => eb.fn.max('version').as('v')).where('model_id', '=', model.id).executeTakeFirst();
+      const version = Number(last?.v ?? 0) + 1;
+      return tx.insertInto('model_versions').values({
+        model_id: model.id, version, sha256: digest, size: bytes.length, runtime: runtime.name,
+        signature: JSON.stringify(signature), created_at: now,
+      }).returning(['id', 'version', 'sha256', 'size', 'runtime', 'signature', 'created_at']).executeTakeFirstOrThrow();
+    });
+    return { version: toVersion(name, row), created: true };
+  }
+
+  async list(workspaceId: number): Promise<ModelSummary[]> {
+    const rows = await this.db.selectFrom('models as m').innerJoin('model_versions as v', 'v.model_id', 'm.id')
+      .select((eb) => ['m.name', 'm.created_at', eb.fn.max('v.version').as('latest'), eb.fn.count('v.id').as('n')])
+      .where('m.workspace_id', '=', workspaceId).groupBy(['m.id', 'm.name', 'm.created_at']).orderBy('m.name').execute();
+    return rows.map((r) => ({
+      name: r.name, latest_version: Number(r.latest), versions: Number(r.n), created_at: new Date(Number(r.created_at)).toISOString(),
+    }));
+  }
+
+  async get(workspaceId: number, name: string): Promise<ModelDetail> {
+    const model = await this.db.selectFrom('models').selectAll().where('workspace_id', '=', workspaceId).where('name', '=', name).executeTakeFirst();
+    if (!model) return fail('MODEL_NOT_FOUND', `model '${name}' not found`);
+    const rows = await this.db.selectFrom('model_versions').selectAll().where('model_id', '=', model.id).orderBy('version').execute();
+    return { name, created_at: new Date(Number(model.created_at)).toISOString(), versions: rows.map((r) => toVersion(name, r)) };
+  }
+
+  /** A version by number; the latest when `version` is undefined. */
+  async getVersion(workspaceId: number, name: string, version?: number): Promise<ModelVersion> {
+    const detail = await this.get(workspaceId, name);
+    const v = version === undefined ? detail.versions.at(-1) : detail.versions.find((x) => x.version === version);
+    return v ?? fail('MODEL_VERSION_NOT_FOUND', `model '${name}' has no version ${version}`);
+  }
+
+  async getVersionById(id: number): Promise<ModelVersion> {
+    const r = await this.db.selectFrom('model_versions as v').innerJoin('models as m', 'm.id', 'v.model_id')
+      .select(['m.name', 'v.id', 'v.version', 'v.sha256', 'v.size', 'v.runtime', 'v.signature', 'v.created_at'])
+      .where('v.id', '=', id).executeTakeFirst();
+    return r ? toVersion(r.name, r) : fail('MODEL_VERSION_NOT_FOUND', `model version id ${id} not found`);
+  }
+
+  readArtifact(v: ModelVersion): Buffer {
+    return this.artifacts.read(v.sha256);
+  }
+
+  artifactStream(v: ModelVersion) {
+    return this.artifacts.stream(v.sha256);
+  }
+}

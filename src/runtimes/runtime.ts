@@ -1,0 +1,39 @@
+/**
+ * The runtime contract: read a model artifact's signature, load it, predict on a batch.
+ * A runtime never sees HTTP, JSON or the database.
+ */
+import type { Batch, DataType } from '../codecs/tensor.ts';
+
+export interface TensorSpec {
+  name: string;
+  datatype: DataType;
+  /** -1 marks a dynamic dimension. */
+  shape: number[];
+}
+
+export interface Signature {
+  inputs: TensorSpec[];
+  outputs: TensorSpec[];
+}
+
+export interface RuntimeConfig {
+  /** Threads one prediction may use inside the runtime (0: the runtime's default). */
+  intraOpThreads?: number;
+}
+
+export interface Model {
+  readonly signature: Signature;
+  /** Inputs are named as in the signature; returns the requested outputs (all when omitted). */
+  predict(inputs: Batch, outputNames?: string[]): Promise<Batch>;
+  dispose(): Promise<void>;
+}
+
+export interface Runtime {
+  /** Stable id stored with each model version, e.g. "onnx". */
+  readonly name: string;
+  /** The OIP platform string, e.g. "onnx_onnxv1". */
+  readonly platform: string;
+  /** Reads and checks the artifact; throws INVALID_MODEL or UNSUPPORTED_MODEL_OUTPUT. */
+  inspect(artifact: Uint8Array): Promise<Signature>;
+  load(artifact: Uint8Array, config?: RuntimeConfig): Promise<Model>;
+}

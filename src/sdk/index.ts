@@ -1,0 +1,185 @@
+/**
+ * The typed Bettong client. The CLI talks to the server only through it; users can import
+ * it too: `new BettongClient({ url: 'http://127.0.0.1:8080' })`.
+ */
+import type { DeploymentStatus } from '../deployments/index.ts';
+import type { LogPage, LogQuery, LogRecord } from '../logs/query.ts';
+import type { PipelineSummary, PipelineVersion, StepRef } from '../pipelines/index.ts';
+import type { ModelDetail, ModelSummary, ModelVersion } from '../registry/index.ts';
+
+export type { DeploymentStatus, LogPage, LogRecord, ModelDetail, ModelSummary, ModelVersion, PipelineSummary, PipelineVersion, StepRef };
+
+export const DEFAULT_URL = 'http://127.0.0.1:8080';
+
+/** An error answered by the server, with its stable code. */
+export class BettongApiError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string) {
+    super(message);
+    this.name = 'BettongApiError';
+  }
+}
+
+export interface OipTensor {
+  name: string;
+  datatype: string;
+  shape: number[];
+  data: unknown[];
+}
+
+export interface OipInferResponse {
+  model_name: string;
+  model_version?: string;
+  id?: string;
+  outputs: OipTensor[];
+}
+
+export interface PipelineInfo {
+  name: string;
+  latest: PipelineVersion;
+  versions: number;
+  deployment: DeploymentStatus;
+}
+
+export interface ClientOptions {
+  /** Defaults to $BETTONG_URL, then http://127.0.0.1:8080. */
+  url?: string;
+}
+
+type TimeLike = number | string | Date;
+const timeParam = (t: TimeLike | undefined) => (t === undefined ? undefined : t instanceof Date ? String(t.getTime()) : String(t));
+
+export class BettongClient {
+  readonly url: string;
+
+  constructor(opts: ClientOptions = {}) {
+    this.url = (opts.url ?? process.env.BETTONG_URL ?? DEFAULT_URL).replace(/\/+$/, '');
+  }
+
+  private async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
+    const init: RequestInit = { method, headers: { ...headers } };
+    if (body instanceof Uint8Array) {
+      init.body = body as unknown as BodyInit;
+      (init.headers as Record<string, string>)['content-type'] ??= 'application/octet-stream';
+    } else if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      (init.headers as Record<string, string>)['content-type'] = 'application/json';
+    }
+    let res: Response;
+    try {
+      res = await fetch(this.url + path, init);
+    } catch (e) {
+      throw new BettongApiError(0, 'UNREACHABLE', `cannot reach Bettong at ${this.url}: ${(e as Error).cause ?? (e as Error).message}`);
+    }
+    if (!res.ok) {
+      const text = await res.text();
+      let parsed: { error?: string; code?: string } = {};
+      try { parsed = JSON.parse(text); } catch { /* not JSON */ }
+      throw new BettongApiError(res.status, parsed.code ?? `HTTP_${res.status}`, parsed.error ?? (text || res.statusText));
+    }
+    return res;
+  }
+
+  private async json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return (await this.request(method, path, body)).json() as Promise<T>;
+  }
+
+  // models
+
+  uploadModel(name: string, artifact: Uint8Array): Promise<ModelVersion & { created: boolean }> {
+    return this.json('POST', `/v1/models/${encodeURIComponent(name)}`, artifact);
+  }
+
+  async listModels(): Promise<ModelSummary[]> {
+    return (await this.json<{ models: ModelSummary[] }>('GET', '/v1/models')).models;
+  }
+
+  getModel(name: string): Promise<ModelDetail> {
+    return this.json('GET', `/v1/models/${encodeURIComponent(name)}`);
+  }
+
+  async downloadModel(name: string, version: number): Promise<Uint8Array> {
+    const res = await this.request('GET', `/v1/models/${encodeURIComponent(name)}/versions/${version}/artifact`);
+    return new Uint8Array(await res.arrayBuffer());
+  }
+
+  // pipelines and deployments
+
+  createPipeline(name: string, steps: StepRef[]): Promise<PipelineVersion & { created: boolean }> {
+    return this.json('POST', '/v1/pipelines', { name, steps });
+  }
+
+  async listPipelines(): Promise<PipelineSummary[]> {
+    return (await this.json<{ pipelines: PipelineSummary[] }>('GET', '/v1/pipelines')).pipelines;
+  }
+
+  getPipeline(name: string): Promise<PipelineInfo> {
+    return this.json('GET', `/v1/pipelines/${encodeURIComponent(name)}`);
+  }
+
+  async pipelineVersions(name: string): Promise<PipelineVersion[]> {
+    return (await this.json<{ versions: PipelineVersion[] }>('GET', `/v1/pipelines/${encodeURIComponent(name)}/versions`)).versions;
+  }
+
+  deploy(name: string, opts: { version?: number; replicas?: number; threads?: number } = {}): Promise<DeploymentStatus> {
+    return this.json('POST', `/v1/pipelines/${encodeURIComponent(name)}/deploy`, opts);
+  }
+
+  undeploy(name: string): Promise<DeploymentStatus> {
+    return this.json('POST', `/v1/pipelines/${encodeURIComponent(name)}/undeploy`, {});
+  }
+
+  deploymentStatus(name: string): Promise<DeploymentStatus> {
+    return this.json('GET', `/v1/pipelines/${encodeURIComponent(name)}/deployment`);
+  }
+
+  async listDeployments(): Promise<DeploymentStatus[]> {
+    return (await this.json<{ deployments: DeploymentStatus[] }>('GET', '/v1/deployments')).deployments;
+  }
+
+  // inference
+
+  /** Records in (one object per row), records out with time, in.*, out.*. */
+  inferRecords(name: string, records: Record<string, unknown>[], metadata?: Record<string, unknown>): Promise<LogRecord[]> {
+    return this.json('POST', `/v1/pipelines/${encodeURIComponent(name)}/infer`, metadata ? { records, metadata } : records);
+  }
+
+  /** An Open Inference Protocol v2 JSON request. */
+  infer(name: string, request: { id?: string; inputs: OipTensor[]; outputs?: { name: string }[]; parameters?: Record<string, unknown> }, version?: number): Promise<OipInferResponse> {
+    const v = version === undefined ? '' : `/versions/${version}`;
+    return this.json('POST', `/v2/models/${encodeURIComponent(name)}${v}/infer`, request);
+  }
+
+  // logs
+
+  logs(name: string, q: Omit<LogQuery, 'start' | 'end'> & { start?: TimeLike; end?: TimeLike } = {}): Promise<LogPage> {
+    const params = new URLSearchParams();
+    const entries = { start: timeParam(q.start), end: timeParam(q.end), limit: q.limit?.toString(), cursor: q.cursor };
+    for (const [k, v] of Object.entries(entries)) if (v !== undefined) params.set(k, v);
+    return this.json('GET', `/v1/pipelines/${encodeURIComponent(name)}/logs?${params}`);
+  }
+
+  /** Every matching record, page after page (a range reads chronologically). */
+  async *iterateLogs(name: string, q: { start?: TimeLike; end?: TimeLike; pageSize?: number } = {}): AsyncGenerator<LogRecord> {
+    let cursor: string | undefined;
+    do {
+      const page = await this.logs(name, { start: q.start, end: q.end, limit: q.pageSize ?? 1000, cursor });
+      yield* page.records;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+  }
+
+  /** The server's JSON Lines export, as a byte stream (never held in memory whole). */
+  async exportLogs(name: string, q: { start?: TimeLike; end?: TimeLike } = {}): Promise<ReadableStream<Uint8Array>> {
+    const params = new URLSearchParams();
+    if (q.start !== undefined) params.set('start', timeParam(q.start)!);
+    if (q.end !== undefined) params.set('end', timeParam(q.end)!);
+    const res = await this.request('GET', `/v1/pipelines/${encodeURIComponent(name)}/logs/export?${params}`);
+    return res.body!;
+  }
+
+  // server
+
+  async live(): Promise<boolean> {
+    return ((await this.json<{ live: boolean }>('GET', '/v2/health/live')).live) === true;
+  }
+}

@@ -1,0 +1,43 @@
+/** Starting and stopping a whole Bettong server over a data directory. */
+import { openPlatform, type Platform } from '../platform.ts';
+import type { LogWriterOptions } from '../logs/writer.ts';
+import { buildServer, type ServerOptions } from './app.ts';
+
+export interface StartOptions extends ServerOptions {
+  dataDir: string;
+  host?: string;
+  /** 0 picks a free port. */
+  port?: number;
+  logs?: LogWriterOptions;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  platform: Platform;
+  /** Stops taking requests, finishes those in flight, flushes the inference log. */
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: StartOptions): Promise<RunningServer> {
+  const platform = await openPlatform({ dataDir: opts.dataDir, logs: opts.logs });
+  const { app, state } = await buildServer(platform, opts);
+  const host = opts.host ?? '127.0.0.1';
+  await app.listen({ host, port: opts.port ?? 8080 });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : (opts.port ?? 8080);
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    platform,
+    close() {
+      closing ??= (async () => {
+        state.shuttingDown = true;
+        await app.close();
+        await platform.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,43 @@
+/** Inference log routes: paged queries and streaming export. */
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { iterateLogs, queryLogs } from '../../logs/query.ts';
+import type { Platform } from '../../platform.ts';
+import { nameParam, parseTime, workspaceOf } from '../context.ts';
+
+interface LogQs { start?: string; end?: string; limit?: number; cursor?: string }
+
+const logQs = {
+  type: 'object',
+  properties: {
+    start: { type: 'string', description: 'epoch ms or ISO 8601, inclusive' },
+    end: { type: 'string', description: 'epoch ms or ISO 8601, exclusive' },
+    limit: { type: 'integer', minimum: 1, maximum: 10000, default: 100 },
+    cursor: { type: 'string', description: 'next_cursor of the previous page' },
+  },
+} as const;
+
+export const logRoutes = (p: Platform) => async (app: FastifyInstance) => {
+  app.get<{ Params: { name: string }; Querystring: LogQs }>('/v1/pipelines/:name/logs', {
+    schema: {
+      tags: ['logs'], params: nameParam, querystring: logQs,
+      summary: 'Inference logs: newest first, or chronological when start/end are given; paged by cursor',
+    },
+  }, async (req) => {
+    const id = await p.pipelines.pipelineId(workspaceOf(req), req.params.name);
+    const q = req.query;
+    return queryLogs(p.db, id, { start: parseTime(q.start), end: parseTime(q.end), limit: q.limit, cursor: q.cursor });
+  });
+
+  app.get<{ Params: { name: string }; Querystring: LogQs }>('/v1/pipelines/:name/logs/export', {
+    schema: { tags: ['logs'], params: nameParam, querystring: logQs, summary: 'All matching logs as JSON Lines, streamed chronologically' },
+  }, async (req, reply) => {
+    const id = await p.pipelines.pipelineId(workspaceOf(req), req.params.name);
+    const range = { start: parseTime(req.query.start), end: parseTime(req.query.end) };
+    await p.logs.flush();
+    async function* lines() {
+      for await (const rec of iterateLogs(p.db, id, range)) yield `${JSON.stringify(rec)}\n`;
+    }
+    return reply.header('content-type', 'application/x-ndjson').send(Readable.from(lines()));
+  });
+};

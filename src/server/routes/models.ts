@@ -1,0 +1,49 @@
+/** Model registry routes. */
+import type { FastifyInstance } from 'fastify';
+import type { Platform } from '../../platform.ts';
+import { nameParam, workspaceOf } from '../context.ts';
+
+const versionParams = {
+  type: 'object',
+  properties: { name: { type: 'string' }, version: { type: 'integer', minimum: 1 } },
+  required: ['name', 'version'],
+} as const;
+
+export const modelRoutes = (p: Platform, uploadLimit: number) => async (app: FastifyInstance) => {
+  app.post<{ Params: { name: string }; Body: Buffer }>('/v1/models/:name', {
+    bodyLimit: uploadLimit,
+    schema: {
+      tags: ['models'],
+      summary: 'Upload a model artifact (ONNX file) as a new version; identical content returns the existing version',
+      params: nameParam,
+      consumes: ['application/octet-stream'],
+    },
+  }, async (req, reply) => {
+    const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+    const { version, created } = await p.registry.upload(workspaceOf(req), req.params.name, body);
+    return reply.status(created ? 201 : 200).send({ ...version, created });
+  });
+
+  app.get('/v1/models', { schema: { tags: ['models'], summary: 'List models' } }, async (req) => ({
+    models: await p.registry.list(workspaceOf(req)),
+  }));
+
+  app.get<{ Params: { name: string } }>('/v1/models/:name', {
+    schema: { tags: ['models'], summary: 'A model with its versions and signatures', params: nameParam },
+  }, async (req) => p.registry.get(workspaceOf(req), req.params.name));
+
+  app.get<{ Params: { name: string; version: number } }>('/v1/models/:name/versions/:version', {
+    schema: { tags: ['models'], summary: 'One model version', params: versionParams },
+  }, async (req) => p.registry.getVersion(workspaceOf(req), req.params.name, req.params.version));
+
+  app.get<{ Params: { name: string; version: number } }>('/v1/models/:name/versions/:version/artifact', {
+    schema: { tags: ['models'], summary: 'Download a model version artifact', params: versionParams },
+  }, async (req, reply) => {
+    const v = await p.registry.getVersion(workspaceOf(req), req.params.name, req.params.version);
+    return reply
+      .header('content-type', 'application/octet-stream')
+      .header('content-disposition', `attachment; filename="${v.model}-v${v.version}.onnx"`)
+      .header('x-bettong-sha256', v.sha256)
+      .send(p.registry.artifactStream(v));
+  });
+};

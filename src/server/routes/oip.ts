@@ -1,0 +1,109 @@
+/**
+ * Open Inference Protocol v2 over REST, with a pipeline as the "model". Errors are
+ * {"error": "..."} (plus our stable "code"); binary tensors follow Triton's extension.
+ */
+import crypto from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { decodeInferRequest, encodeInferResponse } from '../../codecs/oip.ts';
+import { fail } from '../../errors/index.ts';
+import type { PipelineVersion } from '../../pipelines/index.ts';
+import type { Platform } from '../../platform.ts';
+import { VERSION } from '../../version.ts';
+import type { ServerState } from '../app.ts';
+import { workspaceOf } from '../context.ts';
+
+const HEADER_LENGTH = 'inference-header-content-length';
+const ACCEPTED = /^(application\/json|application\/octet-stream)\b/i;
+
+const modelParams = {
+  type: 'object',
+  properties: { name: { type: 'string' }, version: { type: 'integer', minimum: 1 } },
+  required: ['name'],
+} as const;
+
+type ModelReq = FastifyRequest<{ Params: { name: string; version?: number } }>;
+
+function platformOf(v: PipelineVersion): string {
+  return v.steps.length === 1 ? 'onnx_onnxv1' : 'bettong_pipeline';
+}
+
+export const oipRoutes = (p: Platform, state: ServerState) => async (app: FastifyInstance) => {
+  // Infer bodies are parsed here, not by the framework: a JSON header may be followed by raw tensor bytes.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.get('/v2/health/live', { schema: { tags: ['inference'], summary: 'OIP server live' } }, async (_req, reply) =>
+    reply.status(state.shuttingDown ? 503 : 200).send({ live: !state.shuttingDown }));
+
+  app.get('/v2/health/ready', { schema: { tags: ['inference'], summary: 'OIP server ready' } }, async (_req, reply) => {
+    const ready = !state.shuttingDown && p.deployments.isReady();
+    return reply.status(ready ? 200 : 503).send({ ready });
+  });
+
+  app.get('/v2', { schema: { tags: ['inference'], summary: 'OIP server metadata' } }, async () => ({
+    name: 'bettong', version: VERSION, extensions: ['binary_tensor_data'],
+  }));
+
+  /** The deployed version, or the asked-for one, or the latest when not deployed. */
+  async function versionOf(req: ModelReq): Promise<PipelineVersion> {
+    const ws = workspaceOf(req);
+    const { name, version } = req.params;
+    if (version !== undefined) return p.pipelines.getVersion(ws, name, version);
+    const status = await p.deployments.status(ws, name);
+    return p.pipelines.getVersion(ws, name, status.pipeline_version ?? undefined);
+  }
+
+  const metadata = async (req: ModelReq) => {
+    const v = await versionOf(req);
+    const all = await p.pipelines.versions(workspaceOf(req), req.params.name);
+    return {
+      name: req.params.name, versions: all.map((x) => String(x.version)), platform: platformOf(v),
+      inputs: v.signature.inputs, outputs: v.signature.outputs,
+    };
+  };
+  const schema = (summary: string) => ({ schema: { tags: ['inference'], summary, params: modelParams } });
+  app.get('/v2/models/:name', schema('OIP model metadata'), metadata);
+  app.get('/v2/models/:name/versions/:version', schema('OIP model metadata'), metadata);
+
+  const ready = async (req: ModelReq, reply: FastifyReply) => {
+    const ws = workspaceOf(req);
+    const status = await p.deployments.status(ws, req.params.name);
+    const v = req.params.version;
+    if (v !== undefined) await p.pipelines.getVersion(ws, req.params.name, v);
+    const ok = status.status === 'running' && (v === undefined || v === status.pipeline_version);
+    return reply.status(ok ? 200 : 503).send({ name: req.params.name, ready: ok });
+  };
+  app.get('/v2/models/:name/ready', schema('OIP model ready'), ready);
+  app.get('/v2/models/:name/versions/:version/ready', schema('OIP model ready'), ready);
+
+  const infer = async (req: ModelReq, reply: FastifyReply) => {
+    const type = req.headers['content-type'];
+    if (type !== undefined && !ACCEPTED.test(type)) fail('UNSUPPORTED_MEDIA_TYPE', `content type '${type}' is not accepted; use application/json or application/octet-stream`);
+    const body = Buffer.isBuffer(req.body) ? req.body : fail('INVALID_REQUEST', 'inference request has no body');
+    const lengthHeader = req.headers[HEADER_LENGTH];
+    const headerLength = lengthHeader === undefined ? undefined : Number(lengthHeader);
+    const request = decodeInferRequest(body, headerLength);
+    const result = await p.inference.infer(workspaceOf(req), req.params.name, request.inputs, {
+      version: req.params.version,
+      outputs: request.outputs?.map((o) => o.name),
+      requestId: request.id ?? crypto.randomUUID(),
+      metadata: request.parameters,
+    });
+    const binary = request.outputs
+      ? (n: string) => request.outputs!.find((o) => o.name === n)!.binary
+      : () => request.binaryOutput;
+    const encoded = encodeInferResponse({
+      model_name: req.params.name, model_version: String(result.deployment.version.version),
+      ...(request.id !== undefined ? { id: request.id } : {}),
+    }, result.outputs, binary);
+    if (encoded.headerLength !== undefined) {
+      void reply.header('content-type', 'application/octet-stream').header(HEADER_LENGTH, String(encoded.headerLength));
+    } else {
+      void reply.header('content-type', 'application/json');
+    }
+    return reply.send(encoded.body);
+  };
+  const inferSchema = { schema: { tags: ['inference'], summary: 'OIP infer', params: modelParams } };
+  app.post('/v2/models/:name/infer', inferSchema, infer);
+  app.post('/v2/models/:name/versions/:version/infer', inferSchema, infer);
+};

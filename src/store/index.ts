@@ -1,0 +1,33 @@
+/**
+ * The data-access layer: one Kysely instance over SQLite (embedded default). Kysely
+ * speaks PostgreSQL too, so a second backend is a dialect and a driver away.
+ */
+import path from 'node:path';
+import fs from 'node:fs';
+import SQLite from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, type Migration } from 'kysely';
+import type { Database } from './schema.ts';
+import * as m0001 from './migrations/0001_initial.ts';
+
+export type { Database } from './schema.ts';
+export type DB = Kysely<Database>;
+
+/** Versioned migrations, applied in name order. */
+const migrations: Record<string, Migration> = { '0001_initial': m0001 };
+
+export const DEFAULT_WORKSPACE_ID = 1;
+
+export async function openStore(dataDir: string): Promise<DB> {
+  fs.mkdirSync(dataDir, { recursive: true });
+  const sqlite = new SQLite(path.join(dataDir, 'bettong.sqlite'));
+  // WAL: readers (log queries) never block the log writer; NORMAL sync is durable across
+  // process crashes, which is the failure the inference log guards against.
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const { error } = await new Migrator({ db, provider: { getMigrations: async () => migrations } }).migrateToLatest();
+  if (error) throw error;
+  return db;
+}
