@@ -52,7 +52,10 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
   app.setErrorHandler((err, req, reply) => {
     const e = toBettongError(err);
     if (e.status >= 500) req.log.error(err);
-    void reply.status(e.status).send({ error: e.message, code: e.code });
+    const message = e.code === 'UNSUPPORTED_MEDIA_TYPE' && !e.message.includes("'")
+      ? `content type '${req.headers['content-type']}' is not accepted here; send application/json (or application/octet-stream where binary is expected)`
+      : e.message;
+    void reply.status(e.status).send({ error: message, code: e.code });
   });
   app.setNotFoundHandler((req, reply) => {
     void reply.status(404).send({ error: `no route ${req.method} ${req.url}`, code: 'ROUTE_NOT_FOUND' });

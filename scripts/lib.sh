@@ -1,0 +1,30 @@
+# Shared by scripts/start and scripts/test: install npm packages when the lockfile changed.
+# onnxruntime-node must not try to download CUDA files (no network but the registries).
+export ONNXRUNTIME_NODE_INSTALL=skip
+export npm_config_onnxruntime_node_install=skip
+
+ensure_node_modules() {
+  local stamp=node_modules/.bettong-lock.sha256
+  local want
+  want=$(sha256sum package-lock.json | cut -d' ' -f1)
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "==> installing npm packages (npm ci)"
+    npm ci --no-audit --no-fund
+    echo "$want" > "$stamp"
+  fi
+}
+
+ensure_python_venv() {
+  local stamp=.venv/.bettong-req.sha256
+  local want
+  want=$(cat "$@" | sha256sum | cut -d' ' -f1)
+  if [ ! -x .venv/bin/python ]; then
+    echo "==> creating .venv"
+    python3 -m venv .venv
+  fi
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "==> installing Python packages"
+    .venv/bin/pip install --quiet --disable-pip-version-check $(printf -- '-r %s ' "$@")
+    echo "$want" > "$stamp"
+  fi
+}

@@ -1,0 +1,107 @@
+/** The CLI as a user runs it: a `bettong serve` process and `bettong` commands against it. */
+import assert from 'node:assert/strict';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { after, before, describe, it } from 'node:test';
+import { MODELS, ROOT, expected, tempDir, testServer } from './helpers.ts';
+
+const BIN = path.join(ROOT, 'bin', 'bettong.mjs');
+const exec = promisify(execFile);
+
+async function startServe(dataDir: string): Promise<{ proc: ChildProcess; url: string }> {
+  const proc = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 20_000);
+    proc.stdout!.on('data', (d) => {
+      out += d;
+      const m = /listening on (http:\/\/\S+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    proc.stderr!.on('data', (d) => { out += d; });
+    proc.on('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
+  });
+  return { proc, url };
+}
+
+describe('bettong CLI', () => {
+  let server: { proc: ChildProcess; url: string };
+  const dataDir = tempDir();
+  const work = tempDir();
+  const bettong = async (...args: string[]) => {
+    const { stdout } = await exec(process.execPath, [BIN, '--url', server.url, ...args]);
+    return stdout;
+  };
+  const json = async (...args: string[]) => JSON.parse(await bettong('--json', ...args));
+
+  before(async () => { server = await startServe(dataDir); });
+  after(() => { server.proc.kill('SIGKILL'); });
+
+  it('uploads, lists and shows models', async () => {
+    const v = await json('model', 'upload', 'digits', path.join(MODELS, 'digits_mlp.onnx'));
+    assert.equal(v.version, 1);
+    assert.deepEqual((await json('model', 'list')).map((m: any) => m.name), ['digits']);
+    assert.match(await bettong('model', 'show', 'digits'), /input:FP32\[-1,64\]/);
+  });
+
+  it('creates, deploys and reports a pipeline', async () => {
+    const pv = await json('pipeline', 'create', 'd', '--step', 'digits:1');
+    assert.equal(pv.version, 1);
+    const st = await json('pipeline', 'deploy', 'd', '--replicas', '1');
+    assert.equal(st.status, 'running');
+    assert.match(await bettong('pipeline', 'status', 'd'), /running/);
+  });
+
+  it('infers from a records JSON file and from a CSV of feature columns', async () => {
+    const e = expected('digits_mlp');
+    const flat = e.inputs.input.data as number[];
+    const rows = [0, 1, 2, 3, 4].map((i) => flat.slice(i * 64, (i + 1) * 64));
+    const jsonFile = path.join(work, 'in.json');
+    fs.writeFileSync(jsonFile, JSON.stringify(rows.map((input) => ({ input }))));
+    const out = await json('infer', 'd', '--input', jsonFile);
+    assert.deepEqual(out.map((r: any) => r['out.label']), e.outputs.label.data);
+    const csvFile = path.join(work, 'in.csv');
+    fs.writeFileSync(csvFile, [rows[0].map((_, j) => `pixel${j}`).join(','), ...rows.map((r) => r.join(','))].join('\n'));
+    const fromCsv = JSON.parse(await bettong('infer', 'd', '--input', csvFile));
+    assert.deepEqual(fromCsv.map((r: any) => r['out.label']), e.outputs.label.data);
+  });
+
+  it('reads logs as JSON and CSV and exports them to JSON Lines', async () => {
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await json('logs', 'd', '--limit', '3')).length, 3);
+    const csv = await bettong('logs', 'd', '--format', 'csv', '--since', '1h');
+    assert.match(csv.split('\n')[0], /time,in\.input,out\.label/);
+    assert.equal(csv.trim().split('\n').length, 11);
+    const file = path.join(work, 'logs.jsonl');
+    const res = await json('logs', 'd', '--export', file);
+    assert.equal(res.rows, 10);
+    assert.equal(fs.readFileSync(file, 'utf8').trim().split('\n').length, 10);
+  });
+
+  it('fails with the server error code and a non-zero exit', async () => {
+    await assert.rejects(bettong('pipeline', 'deploy', 'nope'), (e: any) => e.code === 1 && /PIPELINE_NOT_FOUND/.test(e.stderr));
+    await assert.rejects(bettong('--json', 'model', 'upload', 'bad', path.join(MODELS, '..', 'README.md')),
+      (e: any) => JSON.parse(e.stderr).code === 'INVALID_MODEL');
+  });
+
+  it('flushes the inference log on SIGTERM and restores deployments on the next start', async () => {
+    const e = expected('digits_mlp');
+    const flat = e.inputs.input.data as number[];
+    const res = await fetch(`${server.url}/v1/pipelines/d/infer`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify([{ input: flat.slice(0, 64) }]),
+    });
+    assert.equal(res.status, 200);
+    const exited = new Promise<number | null>((r) => server.proc.once('exit', (code) => r(code)));
+    server.proc.kill('SIGTERM');
+    assert.equal(await exited, 0);
+    const s = await testServer({ dataDir });
+    try {
+      assert.equal((await s.client.logs('d', { limit: 100 })).records.length, 11);
+      assert.equal((await s.client.deploymentStatus('d')).status, 'running');
+    } finally {
+      await s.close();
+    }
+  });
+});
