@@ -14,6 +14,7 @@ import { workspaceOf } from '../context.ts';
 
 const HEADER_LENGTH = 'inference-header-content-length';
 const ACCEPTED = /^(application\/json|application\/octet-stream)\b/i;
+const JSON_UTF8 = /^application\/json;\s*charset=utf-8$/i;
 
 const modelParams = {
   type: 'object',
@@ -31,6 +32,16 @@ export const oipRoutes = (p: Platform, state: ServerState) => async (app: Fastif
   // Infer bodies are parsed here, not by the framework: a JSON header may be followed by raw tensor bytes.
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  // Triton's own clients (tritonclient.http) send infer bodies with no Content-Type at all, which the protocol
+  // allows; without a catch-all Fastify answers 415 before `infer` runs. `infer` still refuses other types.
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  // RFC 8259 defines no charset for application/json, and kserve's client reads an error's message only when
+  // the type is exactly application/json (as Triton and KServe send it); Fastify would add '; charset=utf-8'.
+  app.addHook('onSend', async (_req, reply, payload) => {
+    if (JSON_UTF8.test(String(reply.getHeader('content-type')))) void reply.header('content-type', 'application/json');
+    return payload;
+  });
 
   app.get('/v2/health/live', { schema: { tags: ['inference'], summary: 'OIP server live' } }, async (_req, reply) =>
     reply.status(state.shuttingDown ? 503 : 200).send({ live: !state.shuttingDown }));

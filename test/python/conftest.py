@@ -1,0 +1,129 @@
+"""
+Starts one real Bettong server for the whole session and deploys the fixture
+pipelines over its REST API, so the OIP client tests talk to the real thing.
+"""
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MODELS_DIR = REPO_ROOT / "testdata" / "models"
+STARTUP_TIMEOUT_S = 30
+
+# pipeline name -> the fixture models it chains, in order
+PIPELINES = {
+    "digits": ["digits_mlp"],
+    "breast_cancer": ["breast_cancer_logreg"],
+    "breast_cancer_chain": ["breast_cancer_scaler", "breast_cancer_logreg_scaled"],
+    "all_types": ["all_types_identity"],
+    "add_mul": ["add_mul"],
+}
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _request(method: str, url: str, body: bytes | None = None, content_type: str | None = None):
+    req = urllib.request.Request(url, data=body, method=method)
+    if content_type:
+        req.add_header("Content-Type", content_type)
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def _post_json(url: str, payload: dict) -> dict:
+    status, body = _request("POST", url, json.dumps(payload).encode(), "application/json")
+    assert 200 <= status < 300, f"POST {url} -> {status}: {body!r}"
+    return json.loads(body)
+
+
+class BettongServer:
+    def __init__(self, port: int, proc: subprocess.Popen, log_path: Path):
+        self.port = port
+        self.proc = proc
+        self.log_path = log_path
+        self.host_port = f"127.0.0.1:{port}"  # what tritonclient wants
+        self.url = f"http://127.0.0.1:{port}"  # what kserve wants
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def bettong():
+    data_dir = Path(tempfile.mkdtemp(prefix="bettong-pytest-"))
+    port = _free_port()
+    log_path = data_dir / "server.log"
+    log_file = open(log_path, "wb")
+    proc = subprocess.Popen(
+        ["node", "bin/bettong.mjs", "serve", "--data-dir", str(data_dir / "data"), "--port", str(port)],
+        cwd=REPO_ROOT,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+    )
+    server = BettongServer(port, proc, log_path)
+    try:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"bettong exited with {proc.returncode} during startup:\n{server.log()}")
+            try:
+                status, _ = _request("GET", f"{server.url}/v2/health/ready")
+                if status == 200:
+                    break
+            except (urllib.error.URLError, ConnectionError):
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"bettong not ready after {STARTUP_TIMEOUT_S}s:\n{server.log()}")
+            time.sleep(0.2)
+
+        uploaded = set()
+        for pipeline, models in PIPELINES.items():
+            for model in models:
+                if model not in uploaded:
+                    status, body = _request(
+                        "POST", f"{server.url}/v1/models/{model}",
+                        (MODELS_DIR / f"{model}.onnx").read_bytes(), "application/octet-stream",
+                    )
+                    assert 200 <= status < 300, f"upload {model} -> {status}: {body!r}"
+                    uploaded.add(model)
+            _post_json(f"{server.url}/v1/pipelines", {"name": pipeline, "steps": [{"model": m} for m in models]})
+            deployed = _post_json(f"{server.url}/v1/pipelines/{pipeline}/deploy", {})
+            assert deployed["status"] == "running", f"deploy {pipeline}: {deployed}"
+        yield server
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        log_file.close()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def load_expected(name: str) -> dict:
+    """A `<name>.expected.json` fixture (inputs/outputs keyed by tensor name)."""
+    return json.loads((MODELS_DIR / f"{name}.expected.json").read_text())
+
+
+@pytest.fixture(scope="session")
+def expected():
+    return load_expected
