@@ -12,7 +12,7 @@ const SAMPLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..
 async function deployDemo(p: Platform): Promise<void> {
   const ws = DEFAULT_WORKSPACE_ID;
   await p.registry.upload(ws, 'digits-mlp', fs.readFileSync(SAMPLE));
-  await p.pipelines.create(ws, 'digits', [{ model: 'digits-mlp' }]);
+  await p.pipelines.create(ws, 'digits', { steps: [{ model: 'digits-mlp' }] });
   const status = await p.deployments.status(ws, 'digits');
   if (status.status !== 'running') await p.deployments.deploy(ws, 'digits');
 }

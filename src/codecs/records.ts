@@ -49,18 +49,20 @@ export function decodeRecords(body: unknown, inputs: TensorSpec[]): Batch {
   for (const k of Object.keys(records[0])) {
     if (!known.has(k)) fail('UNKNOWN_INPUT', `unknown column '${k}'; the pipeline's inputs are: ${[...known].join(', ')}`);
   }
-  return inputs.map((spec): Tensor => {
-    const values = records.map((r, i) => {
-      if (!(spec.name in r)) fail('MISSING_INPUT', `record ${i} has no column '${spec.name}'`);
-      return r[spec.name];
-    });
-    let rowShape = valueShape(values[0]);
-    // A row whose element count fits the signature's row shape takes that shape ([1] for a scalar in a [N,1] input).
-    const specRow = spec.shape.slice(1);
-    if (specRow.every((d) => d >= 0) && elementCount(specRow) === elementCount(rowShape) && specRow.length > 0) rowShape = specRow;
-    const shape = [values.length, ...rowShape];
-    return { name: spec.name, datatype: spec.datatype, shape, data: fromJsonData(spec.name, spec.datatype, shape, values) };
-  });
+  return inputs.map((spec) => columnToTensor(spec, records.map((r, i) => {
+    if (!(spec.name in r)) fail('MISSING_INPUT', `record ${i} has no column '${spec.name}'`);
+    return r[spec.name];
+  })));
+}
+
+/** One column (a value per row: scalar or nested array) as a tensor of the spec's datatype. */
+export function columnToTensor(spec: TensorSpec, values: unknown[]): Tensor {
+  let rowShape = valueShape(values[0]);
+  // A row whose element count fits the signature's row shape takes that shape ([1] for a scalar in a [N,1] input).
+  const specRow = spec.shape.slice(1);
+  if (specRow.length > 0 && specRow.every((d) => d >= 0) && elementCount(specRow) === elementCount(rowShape)) rowShape = specRow;
+  const shape = [values.length, ...rowShape];
+  return { name: spec.name, datatype: spec.datatype, shape, data: fromJsonData(spec.name, spec.datatype, shape, values) };
 }
 
 /** One JSON value per row of a tensor (scalars for 1-D tensors, nested arrays otherwise). */

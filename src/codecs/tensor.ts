@@ -216,3 +216,25 @@ export function nest(flat: unknown[], shape: readonly number[]): unknown {
   for (let i = 0; i < shape[0]; i++) out.push(nest(flat.slice(i * step, (i + 1) * step), inner));
   return out;
 }
+
+/** The given rows of a tensor, in the given order (a copy). */
+export function takeRows(t: Tensor, rows: ArrayLike<number>): Tensor {
+  const rowSize = elementCount(t.shape.slice(1));
+  const out = allocate(t.datatype, rows.length * rowSize);
+  for (let i = 0; i < rows.length; i++) {
+    const from = rows[i] * rowSize;
+    if (Array.isArray(t.data)) for (let k = 0; k < rowSize; k++) (out as string[])[i * rowSize + k] = t.data[from + k];
+    else (out as Float64Array).set((t.data as Float64Array).subarray(from, from + rowSize), i * rowSize);
+  }
+  return { name: t.name, datatype: t.datatype, shape: [rows.length, ...t.shape.slice(1)], data: out };
+}
+
+/** Writes the rows of `part` into `target` at the given row positions. */
+export function putRows(target: Tensor, part: Tensor, rows: ArrayLike<number>): void {
+  const rowSize = elementCount(target.shape.slice(1));
+  for (let i = 0; i < rows.length; i++) {
+    const to = rows[i] * rowSize;
+    if (Array.isArray(part.data)) for (let k = 0; k < rowSize; k++) (target.data as string[])[to + k] = part.data[i * rowSize + k];
+    else (target.data as Float64Array).set((part.data as Float64Array).subarray(i * rowSize, (i + 1) * rowSize), to);
+  }
+}

@@ -3,17 +3,22 @@
  * and the live runners are kept in memory. On start the stored state is restored.
  */
 import { fail } from '../errors/index.ts';
-import { PipelineRunner } from '../inference/runner.ts';
-import type { PipelineService, PipelineVersion } from '../pipelines/index.ts';
+import { ModelPool, PipelineRunner } from '../inference/runner.ts';
+import { type ModelRef, type PipelineService, type PipelineVersion, stepModels } from '../pipelines/index.ts';
 import type { ModelRegistry } from '../registry/index.ts';
 import { getRuntime, type Model } from '../runtimes/index.ts';
 import type { DB } from '../store/index.ts';
+import { compileRules, type Rule } from '../validations/index.ts';
 
 export interface DeploymentConfig {
   /** Loaded instances of every model in the pipeline, used in turn. */
   replicas: number;
   /** Threads each instance may use for one prediction. */
   threads: number;
+  /** Longest a JavaScript step may take for one call before the request fails. */
+  step_timeout_ms: number;
+  /** Longest the log waits for a shadow challenger; it never delays the answer. */
+  shadow_timeout_ms: number;
 }
 
 export interface DeploymentStatus {
@@ -32,13 +37,25 @@ export interface LiveDeployment {
   version: PipelineVersion;
   config: DeploymentConfig;
   runner: PipelineRunner;
+  rules: Rule[];
 }
 
-export const DEFAULT_CONFIG: DeploymentConfig = { replicas: 1, threads: 1 };
+export interface SwapRequest {
+  /** 1-based step to change. */
+  step: number;
+  /** The model (version) that takes the step, or the named model's place within it. */
+  model: string;
+  version?: number;
+  /** In an A/B or shadow step: the arm, champion or challenger to replace (name or name:version). */
+  replace?: string;
+}
+
+export const DEFAULT_CONFIG: DeploymentConfig = { replicas: 1, threads: 1, step_timeout_ms: 5000, shadow_timeout_ms: 10_000 };
 
 function checkConfig(c: Partial<DeploymentConfig>): DeploymentConfig {
-  const config = { ...DEFAULT_CONFIG, ...c };
-  for (const [k, max] of [['replicas', 64], ['threads', 64]] as const) {
+  const given = Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
+  const config = { ...DEFAULT_CONFIG, ...given };
+  for (const [k, max] of [['replicas', 64], ['threads', 64], ['step_timeout_ms', 600_000], ['shadow_timeout_ms', 600_000]] as const) {
     const v = config[k];
     if (!Number.isInteger(v) || v < 1 || v > max) fail('INVALID_REQUEST', `${k} must be an integer in [1, ${max}], got ${v}`);
   }
@@ -54,27 +71,35 @@ export class DeploymentService {
   constructor(private readonly db: DB, private readonly pipelines: PipelineService, private readonly registry: ModelRegistry) {}
 
   private async load(version: PipelineVersion, config: DeploymentConfig): Promise<PipelineRunner> {
-    const loaded: Model[][] = [];
+    const pools = new Map<number, ModelPool>();
     try {
-      for (const step of version.steps) {
-        const mv = await this.registry.getVersionById(step.model_version_id);
+      for (const ref of version.steps.flatMap(stepModels)) {
+        if (pools.has(ref.model_version_id)) continue;
+        const mv = await this.registry.getVersionById(ref.model_version_id);
         const runtime = getRuntime(mv.runtime);
         const bytes = this.registry.readArtifact(mv);
         const replicas: Model[] = [];
-        loaded.push(replicas);
-        for (let i = 0; i < config.replicas; i++) replicas.push(await runtime.load(bytes, { intraOpThreads: config.threads }));
+        pools.set(ref.model_version_id, new ModelPool(ref, replicas));
+        for (let i = 0; i < config.replicas; i++) {
+          replicas.push(await runtime.load(bytes, { intraOpThreads: config.threads, timeoutMs: config.step_timeout_ms }));
+        }
       }
     } catch (e) {
-      await Promise.all(loaded.flat().map((m) => m.dispose()));
+      await Promise.all([...pools.values()].flatMap((p) => p.replicas.map((m) => m.dispose())));
       throw e;
     }
-    return new PipelineRunner(version, loaded);
+    return new PipelineRunner(version, pools, config.shadow_timeout_ms);
+  }
+
+  private liveOf(workspaceId: number, pipelineId: number, name: string, version: PipelineVersion, config: DeploymentConfig, runner: PipelineRunner): LiveDeployment {
+    return { workspaceId, pipelineId, name, version, config, runner, rules: compileRules(version.validations, version.signature) };
   }
 
   /** Loads the version, then switches traffic to it; the previous runner drains and is released. */
   async deploy(workspaceId: number, name: string, opts: { version?: number } & Partial<DeploymentConfig> = {}): Promise<DeploymentStatus> {
     const { version: v, ...rest } = opts;
-    const config = checkConfig(rest);
+    const previousConfig = this.live.get(key(workspaceId, name))?.config;
+    const config = checkConfig({ ...previousConfig, ...rest });
     const pipelineId = await this.pipelines.pipelineId(workspaceId, name);
     const version = await this.pipelines.getVersion(workspaceId, name, v);
     const runner = await this.load(version, config);
@@ -87,10 +112,25 @@ export class DeploymentService {
       .execute();
     const k = key(workspaceId, name);
     const previous = this.live.get(k);
-    this.live.set(k, { workspaceId, pipelineId, name, version, config, runner });
+    this.live.set(k, this.liveOf(workspaceId, pipelineId, name, version, config, runner));
     this.failures.delete(k);
     if (previous) void previous.runner.retire();
     return this.status(workspaceId, name);
+  }
+
+  /**
+   * Hot swap: a new pipeline version with one step's model replaced, loaded beside the running
+   * one and switched to in one step. Requests already running finish on the old version; none
+   * is dropped. Answers switch as soon as the new models are loaded (`swap_ms`).
+   */
+  async swap(workspaceId: number, name: string, req: SwapRequest): Promise<DeploymentStatus & { swap_ms: number }> {
+    const started = performance.now();
+    const live = this.live.get(key(workspaceId, name));
+    const base = live?.version ?? await this.pipelines.getVersion(workspaceId, name);
+    const by: ModelRef = { model: req.model, version: req.version };
+    const next = await this.pipelines.replaceStep(workspaceId, name, base, req.step, by, req.replace);
+    const status = live ? await this.deploy(workspaceId, name, { version: next.version }) : await this.status(workspaceId, name);
+    return { ...status, pipeline_version: live ? status.pipeline_version : next.version, swap_ms: Math.round(performance.now() - started) };
   }
 
   async undeploy(workspaceId: number, name: string): Promise<DeploymentStatus> {
@@ -144,7 +184,7 @@ export class DeploymentService {
         const version = await this.pipelines.getVersionById(r.pipeline_version_id);
         const config = JSON.parse(r.config) as DeploymentConfig;
         const runner = await this.load(version, config);
-        this.live.set(k, { workspaceId: r.workspace_id, pipelineId: r.pipeline_id, name: r.name, version, config, runner });
+        this.live.set(k, this.liveOf(r.workspace_id, r.pipeline_id, r.name, version, { ...DEFAULT_CONFIG, ...config }, runner));
       } catch (e) {
         this.failures.set(k, (e as Error).message);
         console.error(`could not restore deployment of pipeline '${r.name}': ${(e as Error).message}`);

@@ -1,12 +1,15 @@
 /**
  * The inference engine's front door: check the request against the deployed pipeline's
- * signature, run it, hand a log entry to the log writer without waiting on storage.
+ * signature, run it, check its validations, and hand a log entry to the log writer without
+ * waiting on storage (or on shadow challengers).
  */
 import type { Batch } from '../codecs/tensor.ts';
+import { rowCount } from '../codecs/records.ts';
 import type { DeploymentService, LiveDeployment } from '../deployments/index.ts';
 import { fail } from '../errors/index.ts';
-import type { InferenceLogWriter } from '../logs/writer.ts';
-import type { AnsweringModel } from './runner.ts';
+import type { InferenceLogWriter, LogEntry } from '../logs/writer.ts';
+import { evaluate } from '../validations/index.ts';
+import type { StepTrace } from './runner.ts';
 import { checkInputs, checkOutputs } from './validate.ts';
 
 export interface InferOptions {
@@ -23,7 +26,9 @@ export interface InferResult {
   time: number;
   inputs: Batch;
   outputs: Batch;
-  models: AnsweringModel[];
+  trace: StepTrace[];
+  /** Per row: the validations it broke. */
+  anomalies: string[][];
 }
 
 export class InferenceService {
@@ -42,17 +47,21 @@ export class InferenceService {
     }
     const checked = checkInputs(deployment.name, signature, inputs);
     if (opts.outputs) checkOutputs(deployment.name, signature, opts.outputs);
+    const metadata = opts.metadata ?? {};
     const time = Date.now();
     const started = performance.now();
-    const { outputs, models } = await deployment.runner.run(checked);
+    const { outputs, trace, shadows } = await deployment.runner.run(checked, { metadata });
     const latencyMs = performance.now() - started;
-    this.logs.append({
+    const anomalies = deployment.rules.length ? evaluate(deployment.rules, checked, outputs, rowCount(checked)) : [];
+    const entry: LogEntry = {
       workspaceId: deployment.workspaceId, pipelineId: deployment.pipelineId, pipelineVersion: version, time,
-      requestId: opts.requestId, inputs: checked, outputs, models, latencyMs, metadata: opts.metadata ?? {},
-    });
+      requestId: opts.requestId, inputs: checked, outputs, trace, anomalies, latencyMs, metadata,
+    };
+    if (shadows) void shadows.then((s) => this.logs.append({ ...entry, shadows: s }));
+    else this.logs.append(entry);
     const wanted = opts.outputs;
     return {
-      deployment, time, inputs: checked, models,
+      deployment, time, inputs: checked, trace, anomalies,
       outputs: wanted ? wanted.map((n) => outputs.find((t) => t.name === n)!) : outputs,
     };
   }

@@ -1,64 +1,169 @@
 /**
  * Runs one pipeline version: its steps in order, each step's outputs wired into the next
- * step's inputs. Each step holds `replicas` loaded model instances, used in turn.
+ * step's inputs. Every model a step may use is loaded `replicas` times and used in turn.
  *
- * `run` is the single entry point for a batch, so a dynamic batcher can later sit in front
- * of it and coalesce concurrent requests into one call.
+ * `run` is the single entry point for a batch, so a dynamic batcher can sit in front of it
+ * and coalesce concurrent requests into one call.
  */
-import type { Batch } from '../codecs/tensor.ts';
-import type { PipelineStep, PipelineVersion } from '../pipelines/index.ts';
+import type { Batch, Tensor } from '../codecs/tensor.ts';
+import { allocate, elementCount, putRows, takeRows } from '../codecs/tensor.ts';
+import { rowCount, rowValues } from '../codecs/records.ts';
+import { BettongError } from '../errors/index.ts';
+import type { PipelineStep, PipelineVersion, ResolvedModel } from '../pipelines/index.ts';
 import type { Model } from '../runtimes/index.ts';
+import { armChooser } from './split.ts';
 
 export interface AnsweringModel {
+  step: number;
   name: string;
   version: number;
   sha256: string;
+  /** For an A/B step: the arm's index. */
+  arm?: number;
+}
+
+/** Which model answered each row of one step. */
+export interface StepTrace {
+  models: AnsweringModel[];
+  /** Per row, an index into `models`; absent when models[0] answered every row. */
+  rowModel?: Uint16Array;
+}
+
+export interface ShadowOutcome {
+  step: number;
+  model: string;
+  version: number;
+  outputs?: Batch;
+  error?: string;
 }
 
 export interface RunResult {
   outputs: Batch;
-  models: AnsweringModel[];
+  trace: StepTrace[];
+  /** Challengers of shadow steps, settled after the answer; null when there are none. */
+  shadows: Promise<ShadowOutcome[]> | null;
 }
 
-interface LoadedStep {
-  step: PipelineStep;
-  replicas: Model[];
-  next: number;
+export interface RunContext {
+  metadata: Record<string, unknown>;
+}
+
+/** The loaded instances of one model version, used in turn. */
+export class ModelPool {
+  private next = 0;
+  constructor(readonly ref: ResolvedModel, readonly replicas: Model[]) {}
+
+  predict(batch: Batch): Promise<Batch> {
+    const m = this.replicas[this.next];
+    this.next = (this.next + 1) % this.replicas.length;
+    return m.predict(batch);
+  }
+}
+
+const answering = (step: number, m: ResolvedModel, arm?: number): AnsweringModel =>
+  ({ step, name: m.model, version: m.model_version, sha256: m.sha256, ...(arm === undefined ? {} : { arm }) });
+
+/** Prefixes an error with the step that raised it, keeping its code. */
+function inStep(step: number, m: ResolvedModel, e: unknown): BettongError {
+  const err = e instanceof BettongError ? e : new BettongError('STEP_FAILED', (e as Error)?.message ?? String(e));
+  return new BettongError(err.code, `step ${step} (${m.model}:${m.model_version}): ${err.message}`);
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([p, new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms); })])
+    .finally(() => clearTimeout(timer));
 }
 
 export class PipelineRunner {
   private inFlight = 0;
   private idle: (() => void) | undefined;
-  private readonly steps: LoadedStep[];
 
-  constructor(readonly version: PipelineVersion, loaded: Model[][]) {
-    this.steps = version.steps.map((step, i) => ({ step, replicas: loaded[i], next: 0 }));
+  constructor(readonly version: PipelineVersion, private readonly pools: Map<number, ModelPool>, private readonly shadowTimeoutMs = 10_000) {}
+
+  private pool(m: ResolvedModel): ModelPool {
+    return this.pools.get(m.model_version_id)!;
   }
 
-  async run(inputs: Batch): Promise<RunResult> {
+  private async predict(step: number, m: ResolvedModel, batch: Batch): Promise<Batch> {
+    try {
+      return await this.pool(m).predict(batch);
+    } catch (e) {
+      throw inStep(step, m, e);
+    }
+  }
+
+  async run(inputs: Batch, ctx: RunContext = { metadata: {} }): Promise<RunResult> {
     this.inFlight++;
     try {
       let batch = inputs;
-      const models: AnsweringModel[] = [];
-      for (const s of this.steps) {
-        if (s.step.wiring) {
+      const trace: StepTrace[] = [];
+      const shadows: Promise<ShadowOutcome[]>[] = [];
+      for (const [i, step] of this.version.steps.entries()) {
+        const n = i + 1;
+        if (step.wiring) {
           const byName = new Map(batch.map((t) => [t.name, t]));
-          batch = Object.entries(s.step.wiring).map(([input, output]) => ({ ...byName.get(output)!, name: input }));
+          batch = Object.entries(step.wiring).map(([input, output]) => ({ ...byName.get(output)!, name: input }));
         }
-        const model = s.replicas[s.next];
-        s.next = (s.next + 1) % s.replicas.length;
-        batch = await model.predict(batch);
-        models.push({ name: s.step.model, version: s.step.model_version, sha256: s.step.sha256 });
+        if (step.kind === 'model') {
+          batch = await this.predict(n, step, batch);
+          trace.push({ models: [answering(n, step)] });
+        } else if (step.kind === 'ab') {
+          const r = await this.runAb(n, step, batch, ctx);
+          batch = r.outputs;
+          trace.push(r.trace);
+        } else {
+          const feed = batch;
+          shadows.push(Promise.all(step.challengers.map((c) => withTimeout(this.pool(c).predict(feed), this.shadowTimeoutMs, 'challenger')
+            .then((outputs): ShadowOutcome => ({ step: n, model: c.model, version: c.model_version, outputs }))
+            .catch((e): ShadowOutcome => ({ step: n, model: c.model, version: c.model_version, error: (e as Error).message })))));
+          batch = await this.predict(n, step.champion, batch);
+          trace.push({ models: [answering(n, step.champion)] });
+        }
       }
-      return { outputs: batch, models };
+      return { outputs: batch, trace, shadows: shadows.length ? Promise.all(shadows).then((s) => s.flat()) : null };
     } finally {
       if (--this.inFlight === 0 && this.idle) this.idle();
     }
   }
 
+  /** Each row goes to one arm; rows of one arm run together, then take back their places. */
+  private async runAb(n: number, step: Extract<PipelineStep, { kind: 'ab' }>, batch: Batch, ctx: RunContext): Promise<{ outputs: Batch; trace: StepTrace }> {
+    const rows = rowCount(batch);
+    const keyValues = keyOf(step.key, batch, ctx, rows);
+    const choose = armChooser(step);
+    const rowArm = new Uint16Array(rows);
+    for (let r = 0; r < rows; r++) rowArm[r] = choose(keyValues?.[r]);
+    const models = step.arms.map((a, i) => answering(n, a, i));
+    const used = [...new Set(rowArm)];
+    if (used.length === 1) {
+      const outputs = await this.predict(n, step.arms[used[0]], batch);
+      return { outputs, trace: { models, rowModel: rowArm } };
+    }
+    const groups = used.map((arm) => ({ arm, rows: Uint32Array.from({ length: rows }, (_, r) => r).filter((r) => rowArm[r] === arm) }));
+    const parts = await Promise.all(groups.map((g) => this.predict(n, step.arms[g.arm], batch.map((t) => takeRows(t, g.rows)))));
+    const outputs: Tensor[] = parts[0].map((t) => {
+      const shape = [rows, ...t.shape.slice(1)];
+      return { name: t.name, datatype: t.datatype, shape, data: allocate(t.datatype, elementCount(shape)) };
+    });
+    groups.forEach((g, gi) => outputs.forEach((out, k) => putRows(out, parts[gi].find((t) => t.name === out.name) ?? parts[gi][k], g.rows)));
+    return { outputs, trace: { models, rowModel: rowArm } };
+  }
+
   /** Releases the models once the requests already running have finished. */
   async retire(): Promise<void> {
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
-    await Promise.all(this.steps.flatMap((s) => s.replicas.map((m) => m.dispose())));
+    await Promise.all([...this.pools.values()].flatMap((p) => p.replicas.map((m) => m.dispose())));
   }
+}
+
+/** The split key's value for each row: a metadata value (the same for all rows) or an input column. */
+function keyOf(key: string | undefined, batch: Batch, ctx: RunContext, rows: number): unknown[] | undefined {
+  if (!key) return undefined;
+  if (key.startsWith('metadata.')) {
+    const v = ctx.metadata[key.slice('metadata.'.length)];
+    return v === undefined ? undefined : new Array(rows).fill(v);
+  }
+  const t = batch.find((x) => x.name === key.slice('in.'.length));
+  return t ? rowValues(t, rows) : undefined;
 }

@@ -12,6 +12,8 @@ export interface LogQuery {
   end?: number;
   limit?: number;
   cursor?: string;
+  /** true: only rows that broke a validation; false: only rows that broke none. */
+  anomaly?: boolean;
 }
 
 export type LogRecord = Record<string, unknown>;
@@ -35,7 +37,7 @@ function decodeCursor(c: string): [number, number] {
 
 type Row = {
   id: number; time: number; pipeline_version: number; request_id: string | null; inputs: string; outputs: string;
-  models: string; latency_ms: number; metadata: string;
+  models: string; latency_ms: number; metadata: string; shadow: string; anomalies: string; anomaly_count: number;
 };
 
 /** Flat columns: time, in.*, out.*, metadata.* */
@@ -43,6 +45,11 @@ function toRecord(r: Row): LogRecord {
   const rec: LogRecord = { time: Number(r.time) };
   for (const [k, v] of Object.entries(JSON.parse(r.inputs))) rec[`in.${k}`] = v;
   for (const [k, v] of Object.entries(JSON.parse(r.outputs))) rec[`out.${k}`] = v;
+  for (const [model, outs] of Object.entries(JSON.parse(r.shadow) as Record<string, Record<string, unknown>>)) {
+    for (const [k, v] of Object.entries(outs)) rec[`shadow.${model}.${k}`] = v;
+  }
+  rec['anomaly.count'] = r.anomaly_count;
+  for (const name of JSON.parse(r.anomalies) as string[]) rec[`anomaly.${name}`] = true;
   rec['metadata.pipeline_version'] = r.pipeline_version;
   rec['metadata.models'] = JSON.parse(r.models);
   rec['metadata.latency_ms'] = r.latency_ms;
@@ -60,8 +67,9 @@ export async function queryLogs(db: DB, pipelineId: number, q: LogQuery): Promis
   }
   const chronological = q.start !== undefined || q.end !== undefined;
   let query = db.selectFrom('inference_logs')
-    .select(['id', 'time', 'pipeline_version', 'request_id', 'inputs', 'outputs', 'models', 'latency_ms', 'metadata'])
+    .select(['id', 'time', 'pipeline_version', 'request_id', 'inputs', 'outputs', 'models', 'latency_ms', 'metadata', 'shadow', 'anomalies', 'anomaly_count'])
     .where('pipeline_id', '=', pipelineId);
+  if (q.anomaly !== undefined) query = query.where('anomaly_count', q.anomaly ? '>' : '=', 0);
   if (q.start !== undefined) query = query.where('time', '>=', q.start);
   if (q.end !== undefined) query = query.where('time', '<', q.end);
   if (q.cursor) {
@@ -81,7 +89,7 @@ export async function queryLogs(db: DB, pipelineId: number, q: LogQuery): Promis
 /** Every matching record, page by page, never holding more than one page. */
 export async function* iterateLogs(db: DB, pipelineId: number, q: Omit<LogQuery, 'cursor' | 'limit'>): AsyncGenerator<LogRecord> {
   // Exports read chronologically; without a range, everything up to now.
-  const range = { start: q.start ?? 0, end: q.end };
+  const range = { ...q, start: q.start ?? 0 };
   let cursor: string | undefined;
   do {
     const page = await queryLogs(db, pipelineId, { ...range, limit: 1000, cursor });

@@ -5,7 +5,7 @@
  */
 import type { Batch } from '../codecs/tensor.ts';
 import { rowCount, rowValues } from '../codecs/records.ts';
-import type { AnsweringModel } from '../inference/runner.ts';
+import type { ShadowOutcome, StepTrace } from '../inference/runner.ts';
 import type { DB } from '../store/index.ts';
 import type { InferenceLogTable } from '../store/schema.ts';
 import type { Insertable } from 'kysely';
@@ -18,7 +18,12 @@ export interface LogEntry {
   requestId?: string;
   inputs: Batch;
   outputs: Batch;
-  models: AnsweringModel[];
+  /** Which model answered each row of each step. */
+  trace: StepTrace[];
+  /** Challengers' outputs, when the pipeline has shadow steps. */
+  shadows?: ShadowOutcome[];
+  /** Per row: the validations it broke. */
+  anomalies: string[][];
   latencyMs: number;
   metadata: Record<string, unknown>;
 }
@@ -28,15 +33,45 @@ export interface LogWriterOptions {
   flushRows?: number;
 }
 
-/** SQLite allows 32766 bound parameters per statement; 11 columns per row. */
+/** SQLite allows 32766 bound parameters per statement; 14 columns per row. */
 const INSERT_CHUNK = 2000;
+
+/** Per row, the JSON list of answering models; rows with the same arms share one string. */
+function modelsPerRow(trace: StepTrace[], n: number): (i: number) => string {
+  if (trace.every((t) => !t.rowModel)) {
+    const one = JSON.stringify(trace.map((t) => t.models[0]));
+    return () => one;
+  }
+  const cache = new Map<string, string>();
+  return (i) => {
+    const picks = trace.map((t) => (t.rowModel ? t.rowModel[i] : 0));
+    const k = picks.join(',');
+    let v = cache.get(k);
+    if (v === undefined) cache.set(k, (v = JSON.stringify(trace.map((t, s) => t.models[picks[s]]))));
+    return v;
+  };
+}
+
+/** Per row, challenger name -> {output: value} (or {error}). */
+function shadowsPerRow(shadows: ShadowOutcome[] | undefined, n: number): (i: number) => string {
+  if (!shadows || shadows.length === 0) return () => '{}';
+  const cols = shadows.map((s) => ({ s, values: s.outputs?.map((t) => [t.name, rowValues(t, n)] as const) }));
+  return (i) => {
+    const row: Record<string, unknown> = {};
+    for (const { s, values } of cols) {
+      row[s.model] = values ? Object.fromEntries(values.map(([name, v]) => [name, v[i]])) : { error: s.error };
+    }
+    return JSON.stringify(row);
+  };
+}
 
 function toRows(e: LogEntry): Insertable<InferenceLogTable>[] {
   const n = rowCount(e.inputs);
   const cols = (batch: Batch) => batch.map((t) => [t.name, rowValues(t, n)] as const);
   const ins = cols(e.inputs);
   const outs = cols(e.outputs);
-  const models = JSON.stringify(e.models);
+  const models = modelsPerRow(e.trace, n);
+  const shadow = shadowsPerRow(e.shadows, n);
   const metadata = JSON.stringify(e.metadata);
   const rows: Insertable<InferenceLogTable>[] = [];
   for (let i = 0; i < n; i++) {
@@ -44,10 +79,12 @@ function toRows(e: LogEntry): Insertable<InferenceLogTable>[] {
     for (const [name, v] of ins) input[name] = v[i];
     const output: Record<string, unknown> = {};
     for (const [name, v] of outs) output[name] = v[i];
+    const broken = e.anomalies[i] ?? [];
     rows.push({
       workspace_id: e.workspaceId, pipeline_id: e.pipelineId, pipeline_version: e.pipelineVersion, time: e.time,
       request_id: e.requestId ?? null, inputs: JSON.stringify(input), outputs: JSON.stringify(output),
-      models, latency_ms: e.latencyMs, metadata,
+      models: models(i), latency_ms: e.latencyMs, metadata, shadow: shadow(i),
+      anomalies: JSON.stringify(broken), anomaly_count: broken.length,
     });
   }
   return rows;

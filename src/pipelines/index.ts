@@ -1,27 +1,23 @@
 /**
- * Pipelines: ordered steps, each a model version. Every change makes a new pipeline version;
- * versions are kept and never edited.
+ * Pipelines: ordered steps (model, A/B, shadow) plus validation rules. Every change makes a
+ * new pipeline version; versions are kept and never edited.
  */
 import { fail } from '../errors/index.ts';
 import type { ModelRegistry } from '../registry/index.ts';
 import { checkName } from '../registry/index.ts';
 import type { Signature } from '../runtimes/index.ts';
 import type { DB } from '../store/index.ts';
-import { type Wiring, wire } from './wiring.ts';
+import { compileRules } from '../validations/index.ts';
+import { type ModelRef, type PipelineStep, type ResolvedModel, type StepSpec, label, resolveStep } from './steps.ts';
+import { wire } from './wiring.ts';
 
-export interface StepRef {
-  model: string;
-  /** Omitted: the model's latest version at creation time, pinned in the pipeline version. */
-  version?: number;
-}
+export type { ArmRef, ModelRef, PipelineStep, ResolvedModel, StepSpec } from './steps.ts';
+export { describeStep, label, stepModels } from './steps.ts';
 
-export interface PipelineStep {
-  model: string;
-  model_version: number;
-  model_version_id: number;
-  sha256: string;
-  /** Absent for the first step, whose inputs are the pipeline's inputs. */
-  wiring?: Wiring;
+export interface PipelineSpec {
+  steps: StepSpec[];
+  /** rule name -> expression that good rows satisfy */
+  validations?: Record<string, string>;
 }
 
 export interface PipelineVersion {
@@ -29,6 +25,7 @@ export interface PipelineVersion {
   pipeline: string;
   version: number;
   steps: PipelineStep[];
+  validations: Record<string, string>;
   signature: Signature;
   created_at: string;
 }
@@ -41,41 +38,59 @@ export interface PipelineSummary {
 
 interface Definition {
   steps: PipelineStep[];
+  validations: Record<string, string>;
   signature: Signature;
 }
 
 function toVersion(pipeline: string, r: { id: number; version: number; definition: string; created_at: number }): PipelineVersion {
   const def = JSON.parse(r.definition) as Definition;
   return {
-    id: r.id, pipeline, version: r.version, steps: def.steps, signature: def.signature,
+    id: r.id, pipeline, version: r.version, steps: def.steps, validations: def.validations ?? {}, signature: def.signature,
     created_at: new Date(Number(r.created_at)).toISOString(),
   };
+}
+
+/** A resolved step turned back into a spec pinned to its versions (for editing one step). */
+function specOf(step: PipelineStep): StepSpec {
+  const ref = (m: ResolvedModel): ModelRef => ({ model: m.model, version: m.model_version });
+  switch (step.kind) {
+    case 'model': return ref(step);
+    case 'shadow': return { shadow: { champion: ref(step.champion), challengers: step.challengers.map(ref) } };
+    case 'ab': {
+      const arms = step.arms.map((a) => ({ ...ref(a), weight: a.weight }));
+      const labelOf = (i: number) => label(step.arms[i]);
+      return {
+        ab: {
+          arms, split: step.split, key: step.key,
+          mapping: step.mapping && Object.fromEntries(Object.entries(step.mapping).map(([v, i]) => [v, labelOf(i)])),
+          default: step.default === undefined ? undefined : labelOf(step.default),
+        },
+      };
+    }
+  }
 }
 
 export class PipelineService {
   constructor(private readonly db: DB, private readonly registry: ModelRegistry) {}
 
-  /** Creates the pipeline or a new version of it; unchanged steps return the latest version. */
-  async create(workspaceId: number, name: string, refs: StepRef[]): Promise<{ version: PipelineVersion; created: boolean }> {
+  /** Creates the pipeline or a new version of it; an unchanged spec returns the latest version. */
+  async create(workspaceId: number, name: string, spec: PipelineSpec): Promise<{ version: PipelineVersion; created: boolean }> {
     checkName('pipeline', name);
-    if (refs.length === 0) fail('INVALID_REQUEST', `pipeline '${name}' needs at least one step`);
+    if (!Array.isArray(spec.steps) || spec.steps.length === 0) fail('INVALID_REQUEST', `pipeline '${name}' needs at least one step`);
     const steps: PipelineStep[] = [];
-    const models = [];
-    for (const [i, ref] of refs.entries()) {
-      const mv = await this.registry.getVersion(workspaceId, ref.model, ref.version);
-      const step: PipelineStep = { model: mv.model, model_version: mv.version, model_version_id: mv.id, sha256: mv.sha256 };
+    const signatures: Signature[] = [];
+    for (const [i, s] of spec.steps.entries()) {
+      const { step, signature } = await resolveStep(this.registry, workspaceId, s, `step ${i + 1}`);
       if (i > 0) {
-        const prev = models[i - 1];
-        step.wiring = wire(`${i} (${prev.model})`, prev.signature.outputs, `${i + 1} (${mv.model})`, mv.signature.inputs);
+        step.wiring = wire(`${i}`, signatures[i - 1].outputs, `${i + 1}`, signature.inputs);
       }
       steps.push(step);
-      models.push(mv);
+      signatures.push(signature);
     }
-    const definition: Definition = {
-      steps,
-      signature: { inputs: models[0].signature.inputs, outputs: models.at(-1)!.signature.outputs },
-    };
-    const text = JSON.stringify(definition);
+    const signature: Signature = { inputs: signatures[0].inputs, outputs: signatures.at(-1)!.outputs };
+    const validations = spec.validations ?? {};
+    compileRules(validations, signature);
+    const text = JSON.stringify({ steps, validations, signature } satisfies Definition);
     const now = Date.now();
     return this.db.transaction().execute(async (tx) => {
       let p = await tx.selectFrom('pipelines').select('id').where('workspace_id', '=', workspaceId).where('name', '=', name).executeTakeFirst();
@@ -87,6 +102,32 @@ export class PipelineService {
         .returningAll().executeTakeFirstOrThrow();
       return { version: toVersion(name, row), created: true };
     });
+  }
+
+  /**
+   * A new version of the pipeline with one step replaced: by a model step (hot swap, or
+   * promoting a winner over an A/B or shadow step), or with one arm / champion / challenger
+   * of that step replaced when `replace` names it.
+   */
+  async replaceStep(workspaceId: number, name: string, base: PipelineVersion, step: number, by: ModelRef, replace?: string): Promise<PipelineVersion> {
+    if (!Number.isInteger(step) || step < 1 || step > base.steps.length) {
+      fail('INVALID_REQUEST', `step must be between 1 and ${base.steps.length}, got ${step}`);
+    }
+    const specs = base.steps.map(specOf);
+    if (replace === undefined) {
+      specs[step - 1] = by;
+    } else {
+      const target = specs[step - 1];
+      const matches = (m: ModelRef) => m.model === replace || `${m.model}:${m.version}` === replace;
+      const swapIn = <T extends ModelRef>(m: T): T => (matches(m) ? { ...m, model: by.model, version: by.version } : m);
+      let found = false;
+      const mark = <T extends ModelRef>(m: T): T => { if (matches(m)) found = true; return swapIn(m); };
+      if ('ab' in target) target.ab.arms = target.ab.arms.map(mark);
+      else if ('shadow' in target) target.shadow = { champion: mark(target.shadow.champion), challengers: target.shadow.challengers.map(mark) };
+      else specs[step - 1] = mark(target as ModelRef);
+      if (!found) fail('INVALID_REQUEST', `step ${step} has no model '${replace}'`);
+    }
+    return (await this.create(workspaceId, name, { steps: specs, validations: base.validations })).version;
   }
 
   async list(workspaceId: number): Promise<PipelineSummary[]> {

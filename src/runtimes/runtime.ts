@@ -19,6 +19,8 @@ export interface Signature {
 export interface RuntimeConfig {
   /** Threads one prediction may use inside the runtime (0: the runtime's default). */
   intraOpThreads?: number;
+  /** Longest one prediction may take before it fails (runtimes that can stop a call). */
+  timeoutMs?: number;
 }
 
 export interface Model {

@@ -2,12 +2,12 @@
  * The typed Bettong client. The CLI talks to the server only through it; users can import
  * it too: `new BettongClient({ url: 'http://127.0.0.1:8080' })`.
  */
-import type { DeploymentStatus } from '../deployments/index.ts';
+import type { DeploymentConfig, DeploymentStatus, SwapRequest } from '../deployments/index.ts';
 import type { LogPage, LogQuery, LogRecord } from '../logs/query.ts';
-import type { PipelineSummary, PipelineVersion, StepRef } from '../pipelines/index.ts';
+import type { PipelineSummary, PipelineVersion, StepSpec } from '../pipelines/index.ts';
 import type { ModelDetail, ModelSummary, ModelVersion } from '../registry/index.ts';
 
-export type { DeploymentStatus, LogPage, LogRecord, ModelDetail, ModelSummary, ModelVersion, PipelineSummary, PipelineVersion, StepRef };
+export type { DeploymentConfig, DeploymentStatus, LogPage, LogRecord, ModelDetail, ModelSummary, ModelVersion, PipelineSummary, PipelineVersion, StepSpec, SwapRequest };
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
 
@@ -30,6 +30,7 @@ export interface OipInferResponse {
   model_name: string;
   model_version?: string;
   id?: string;
+  parameters?: Record<string, unknown>;
   outputs: OipTensor[];
 }
 
@@ -85,8 +86,10 @@ export class BettongClient {
 
   // models
 
-  uploadModel(name: string, artifact: Uint8Array): Promise<ModelVersion & { created: boolean }> {
-    return this.json('POST', `/v1/models/${encodeURIComponent(name)}`, artifact);
+  /** Registers an ONNX file, or a JavaScript/TypeScript step module with `{ runtime: 'js' }`. */
+  uploadModel(name: string, artifact: Uint8Array, opts: { runtime?: 'onnx' | 'js' } = {}): Promise<ModelVersion & { created: boolean }> {
+    const q = opts.runtime ? `?runtime=${opts.runtime}` : '';
+    return this.json('POST', `/v1/models/${encodeURIComponent(name)}${q}`, artifact);
   }
 
   async listModels(): Promise<ModelSummary[]> {
@@ -104,8 +107,9 @@ export class BettongClient {
 
   // pipelines and deployments
 
-  createPipeline(name: string, steps: StepRef[]): Promise<PipelineVersion & { created: boolean }> {
-    return this.json('POST', '/v1/pipelines', { name, steps });
+  /** Steps run in order; validations are rules good rows satisfy (rows breaking one are flagged). */
+  createPipeline(name: string, steps: StepSpec[], opts: { validations?: Record<string, string> } = {}): Promise<PipelineVersion & { created: boolean }> {
+    return this.json('POST', '/v1/pipelines', { name, steps, ...opts });
   }
 
   async listPipelines(): Promise<PipelineSummary[]> {
@@ -120,8 +124,13 @@ export class BettongClient {
     return (await this.json<{ versions: PipelineVersion[] }>('GET', `/v1/pipelines/${encodeURIComponent(name)}/versions`)).versions;
   }
 
-  deploy(name: string, opts: { version?: number; replicas?: number; threads?: number } = {}): Promise<DeploymentStatus> {
+  deploy(name: string, opts: { version?: number } & Partial<DeploymentConfig> = {}): Promise<DeploymentStatus> {
     return this.json('POST', `/v1/pipelines/${encodeURIComponent(name)}/deploy`, opts);
+  }
+
+  /** Hot swap / promote: replace a step (or one arm of it) in the running pipeline. */
+  swap(name: string, req: SwapRequest): Promise<DeploymentStatus & { swap_ms: number }> {
+    return this.json('POST', `/v1/pipelines/${encodeURIComponent(name)}/swap`, req);
   }
 
   undeploy(name: string): Promise<DeploymentStatus> {
@@ -153,7 +162,7 @@ export class BettongClient {
 
   logs(name: string, q: Omit<LogQuery, 'start' | 'end'> & { start?: TimeLike; end?: TimeLike } = {}): Promise<LogPage> {
     const params = new URLSearchParams();
-    const entries = { start: timeParam(q.start), end: timeParam(q.end), limit: q.limit?.toString(), cursor: q.cursor };
+    const entries = { start: timeParam(q.start), end: timeParam(q.end), limit: q.limit?.toString(), cursor: q.cursor, anomaly: q.anomaly?.toString() };
     for (const [k, v] of Object.entries(entries)) if (v !== undefined) params.set(k, v);
     return this.json('GET', `/v1/pipelines/${encodeURIComponent(name)}/logs?${params}`);
   }

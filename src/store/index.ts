@@ -8,12 +8,16 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type Migration } from 'kysely';
 import type { Database } from './schema.ts';
 import * as m0001 from './migrations/0001_initial.ts';
+import * as m0003 from './migrations/0003_log_experiments.ts';
 
 export type { Database } from './schema.ts';
 export type DB = Kysely<Database>;
 
 /** Versioned migrations, applied in name order. */
-const migrations: Record<string, Migration> = { '0001_initial': m0001 };
+const migrations: Record<string, Migration> = {
+  '0001_initial': m0001,
+  '0003_log_experiments': m0003,
+};
 
 export const DEFAULT_WORKSPACE_ID = 1;
 

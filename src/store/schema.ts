@@ -70,6 +70,11 @@ export interface InferenceLogTable {
   latency_ms: number;
   /** JSON object: request metadata */
   metadata: string;
+  /** JSON object: challenger model -> its outputs for this row (or {error}) */
+  shadow: Generated<string>;
+  /** JSON array: names of the validations this row broke */
+  anomalies: Generated<string>;
+  anomaly_count: Generated<number>;
 }
 
 export interface Database {

@@ -6,8 +6,12 @@ import type { Cli } from '../context.ts';
 
 export function modelCommands(program: Command, { client, print, int }: Cli): void {
   const model = program.command('model').description('register and inspect models');
-  model.command('upload <name> <file>').description('upload an ONNX file as a new model version').action(async (name: string, file: string) => {
-    const v = await client().uploadModel(name, fs.readFileSync(file));
+  model.command('upload <name> <file>')
+    .description('upload an ONNX file, or a JavaScript/TypeScript step module, as a new model version')
+    .option('--runtime <runtime>', 'onnx or js (default: js for .js/.mjs/.ts files, else onnx)')
+    .action(async (name: string, file: string, o: { runtime?: 'onnx' | 'js' }) => {
+    const runtime = o.runtime ?? (/\.(m?js|ts|mts)$/i.test(file) ? 'js' : 'onnx');
+    const v = await client().uploadModel(name, fs.readFileSync(file), { runtime });
     print(v, () => `${v.created ? 'registered' : 'already registered'}: model ${v.model} version ${v.version} (sha256 ${v.sha256.slice(0, 12)})\n` +
       table([...v.signature.inputs.map((s) => ({ kind: 'input', ...s })), ...v.signature.outputs.map((s) => ({ kind: 'output', ...s }))]));
   });

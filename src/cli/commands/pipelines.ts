@@ -1,21 +1,76 @@
 /** `bettong pipeline ...`: build, deploy and inspect pipelines. */
-import type { StepRef } from '../../sdk/index.ts';
+import { describeStep } from '../../pipelines/steps.ts';
+import type { StepSpec } from '../../sdk/index.ts';
 import { table } from '../format.ts';
 import type { Command } from 'commander';
 import type { Cli } from '../context.ts';
 
+/** Step options as given, in order: commander keeps one value per option, so they gather here. */
+type RawStep = { model?: string; ab?: string; shadow?: string; key?: string; map?: string; default?: string };
+const pending: RawStep[] = [];
+const push = (s: RawStep) => { pending.push(s); return undefined; };
+const last = (kind: 'ab', field: 'key' | 'map' | 'default', v: string) => {
+  const step = pending.at(-1);
+  if (!step || !step[kind]) throw new Error(`--${field} belongs right after an --ab step`);
+  step[field] = v;
+  return undefined;
+};
+
+/** "name" or "name:3" */
+function ref(s: string): { model: string; version?: number } {
+  const [model, v] = s.trim().split(':');
+  if (v === undefined) return { model };
+  const version = Number(v);
+  if (!Number.isInteger(version) || version < 1) throw new Error(`'${s}': the version must be a positive integer`);
+  return { model, version };
+}
+
+function toSpec(raw: RawStep): StepSpec {
+  if (raw.model) return ref(raw.model);
+  if (raw.shadow) {
+    const [champion, ...challengers] = raw.shadow.split(',').map(ref);
+    return { shadow: { champion, challengers } };
+  }
+  const arms = raw.ab!.split(',').map((a) => {
+    const [m, w] = a.split('=');
+    return w === undefined ? ref(m) : { ...ref(m), weight: Number(w) };
+  });
+  const mapping = raw.map ? Object.fromEntries(raw.map.split(',').map((kv) => kv.split('=').map((x) => x.trim()))) : undefined;
+  return { ab: { arms, key: raw.key, ...(mapping ? { split: 'key' as const, mapping, default: raw.default } : {}) } };
+}
+
 export function pipelineCommands(program: Command, { client, print, int }: Cli): void {
   const pipeline = program.command('pipeline').description('build, deploy and inspect pipelines');
-  pipeline.command('create <name>').description('create a pipeline (or a new version of it) from ordered steps')
-    .requiredOption('--step <model[:version]>', 'a model step, in order (repeat the option)', (v: string, acc: string[]) => [...acc, v], [])
-    .action(async (name: string, o: { step: string[] }) => {
-      const steps: StepRef[] = o.step.map((s) => {
-        const [m, v] = s.split(':');
-        return v === undefined ? { model: m } : { model: m, version: int('step version')(v) };
-      });
-      const pv = await client().createPipeline(name, steps);
+  pipeline.command('create <name>')
+    .description('create a pipeline (or a new version of it) from ordered steps')
+    .addHelpText('after', `
+Steps run in the order the options are given:
+  --step digits:2                           a model step (model[:version])
+  --ab control=2,challenger:3=1             an A/B step: arms with weights (random split)
+     --key metadata.user_id                   ...sticky: a hash of this key picks the arm
+     --map us=control,eu=challenger           ...or a key split: key value -> arm (with --key)
+     --default control                        ...the arm for other values
+  --shadow champion,challenger1,challenger2 a shadow step: only the champion answers
+  --validation 'confident=out.probabilities[1] <= 0.95'   a rule good rows satisfy`)
+    .option('--step <model[:version]>', 'a model step', (v: string) => push({ model: v }))
+    .option('--ab <arm=weight,...>', 'an A/B step', (v: string) => push({ ab: v }))
+    .option('--key <metadata.name|in.name>', 'the key of the last --ab step', (v: string) => last('ab', 'key', v))
+    .option('--map <value=arm,...>', 'key split mapping of the last --ab step', (v: string) => last('ab', 'map', v))
+    .option('--default <arm>', 'default arm of the last --ab key split', (v: string) => last('ab', 'default', v))
+    .option('--shadow <champion,challenger,...>', 'a shadow step', (v: string) => push({ shadow: v }))
+    .option('--validation <name=expression>', 'a validation rule (repeatable)', (v: string, acc: string[] = []) => [...acc, v])
+    .action(async (name: string, o: { validation?: string[] }) => {
+      if (pending.length === 0) throw new Error('give at least one --step, --ab or --shadow');
+      const steps = pending.map(toSpec);
+      const validations = Object.fromEntries((o.validation ?? []).map((v) => {
+        const i = v.indexOf('=');
+        if (i < 1) throw new Error(`--validation '${v}' must be name=expression`);
+        return [v.slice(0, i).trim(), v.slice(i + 1).trim()];
+      }));
+      const pv = await client().createPipeline(name, steps, { validations });
       print(pv, () => `${pv.created ? 'created' : 'unchanged'}: pipeline ${pv.pipeline} version ${pv.version}\n` +
-        table(pv.steps.map((s, i) => ({ step: i + 1, model: s.model, version: s.model_version, wiring: s.wiring ?? '' }))));
+        table(pv.steps.map((s, i) => ({ step: i + 1, kind: s.kind, models: describeStep(s), wiring: s.wiring ?? '' }))) +
+        (Object.keys(pv.validations).length ? `\n${table(Object.entries(pv.validations).map(([rule, expression]) => ({ rule, expression })))}` : ''));
     });
   pipeline.command('list').description('list pipelines').action(async () => {
     const ps = await client().listPipelines();
@@ -25,21 +80,31 @@ export function pipelineCommands(program: Command, { client, print, int }: Cli):
     const p = await client().getPipeline(name);
     print(p, () => [
       `pipeline ${p.name}: ${p.versions} version(s), deployment ${p.deployment.status}${p.deployment.pipeline_version ? ` (version ${p.deployment.pipeline_version})` : ''}`,
-      table(p.latest.steps.map((s, i) => ({ step: i + 1, model: s.model, version: s.model_version }))),
+      table(p.latest.steps.map((s, i) => ({ step: i + 1, kind: s.kind, models: describeStep(s) }))),
       table([...p.latest.signature.inputs.map((s) => ({ kind: 'input', ...s })), ...p.latest.signature.outputs.map((s) => ({ kind: 'output', ...s }))]),
     ].join('\n'));
   });
   pipeline.command('versions <name>').description('all versions of a pipeline').action(async (name: string) => {
     const vs = await client().pipelineVersions(name);
-    print(vs, () => table(vs.map((v) => ({ version: v.version, steps: v.steps.map((s) => `${s.model}:${s.model_version}`).join(' -> '), created_at: v.created_at }))));
+    print(vs, () => table(vs.map((v) => ({ version: v.version, steps: v.steps.map(describeStep).join(' -> '), created_at: v.created_at }))));
   });
   pipeline.command('deploy <name>').description('deploy a pipeline version (latest by default)')
     .option('--version <n>', 'pipeline version', int('version'))
     .option('--replicas <n>', 'model instances per step', int('replicas'))
     .option('--threads <n>', 'threads per model instance', int('threads'))
-    .action(async (name: string, o: { version?: number; replicas?: number; threads?: number }) => {
-      const s = await client().deploy(name, o);
+    .option('--step-timeout <ms>', 'longest a JavaScript step may take per call', int('step timeout'))
+    .action(async (name: string, o: { version?: number; replicas?: number; threads?: number; stepTimeout?: number }) => {
+      const { stepTimeout, ...rest } = o;
+      const s = await client().deploy(name, { ...rest, step_timeout_ms: stepTimeout });
       print(s, () => `pipeline ${s.pipeline} version ${s.pipeline_version}: ${s.status} (replicas ${s.config?.replicas})`);
+    });
+  pipeline.command('swap <name>').description('hot swap or promote: replace a step (or one arm of it) in the running pipeline')
+    .requiredOption('--step <n>', '1-based step to change', int('step'))
+    .requiredOption('--model <model[:version]>', 'the model that takes its place')
+    .option('--replace <model>', 'in an A/B or shadow step: the arm, champion or challenger to replace')
+    .action(async (name: string, o: { step: number; model: string; replace?: string }) => {
+      const s = await client().swap(name, { step: o.step, ...ref(o.model), replace: o.replace });
+      print(s, () => `pipeline ${s.pipeline}: now version ${s.pipeline_version} (${s.status}), swapped in ${s.swap_ms} ms`);
     });
   pipeline.command('undeploy <name>').description('stop serving a pipeline').action(async (name: string) => {
     const s = await client().undeploy(name);

@@ -5,7 +5,7 @@ import { iterateLogs, queryLogs } from '../../logs/query.ts';
 import type { Platform } from '../../platform.ts';
 import { nameParam, parseTime, workspaceOf } from '../context.ts';
 
-interface LogQs { start?: string; end?: string; limit?: number; cursor?: string }
+interface LogQs { start?: string; end?: string; limit?: number; cursor?: string; anomaly?: boolean }
 
 const logQs = {
   type: 'object',
@@ -14,6 +14,7 @@ const logQs = {
     end: { type: 'string', description: 'epoch ms or ISO 8601, exclusive' },
     limit: { type: 'integer', minimum: 1, maximum: 10000, default: 100 },
     cursor: { type: 'string', description: 'next_cursor of the previous page' },
+    anomaly: { type: 'boolean', description: 'true: only rows that broke a validation; false: only rows that broke none' },
   },
 } as const;
 
@@ -26,14 +27,14 @@ export const logRoutes = (p: Platform) => async (app: FastifyInstance) => {
   }, async (req) => {
     const id = await p.pipelines.pipelineId(workspaceOf(req), req.params.name);
     const q = req.query;
-    return queryLogs(p.db, id, { start: parseTime(q.start), end: parseTime(q.end), limit: q.limit, cursor: q.cursor });
+    return queryLogs(p.db, id, { start: parseTime(q.start), end: parseTime(q.end), limit: q.limit, cursor: q.cursor, anomaly: q.anomaly });
   });
 
   app.get<{ Params: { name: string }; Querystring: LogQs }>('/v1/pipelines/:name/logs/export', {
     schema: { tags: ['logs'], params: nameParam, querystring: logQs, summary: 'All matching logs as JSON Lines, streamed chronologically' },
   }, async (req, reply) => {
     const id = await p.pipelines.pipelineId(workspaceOf(req), req.params.name);
-    const range = { start: parseTime(req.query.start), end: parseTime(req.query.end) };
+    const range = { start: parseTime(req.query.start), end: parseTime(req.query.end), anomaly: req.query.anomaly };
     await p.logs.flush();
     async function* lines() {
       for await (const rec of iterateLogs(p.db, id, range)) yield `${JSON.stringify(rec)}\n`;

@@ -1,6 +1,7 @@
 /** Model registry routes. */
 import type { FastifyInstance } from 'fastify';
 import type { Platform } from '../../platform.ts';
+import { runtimeNames } from '../../runtimes/index.ts';
 import { nameParam, workspaceOf } from '../context.ts';
 
 const versionParams = {
@@ -10,17 +11,18 @@ const versionParams = {
 } as const;
 
 export const modelRoutes = (p: Platform, uploadLimit: number) => async (app: FastifyInstance) => {
-  app.post<{ Params: { name: string }; Body: Buffer }>('/v1/models/:name', {
+  app.post<{ Params: { name: string }; Querystring: { runtime: string }; Body: Buffer }>('/v1/models/:name', {
     bodyLimit: uploadLimit,
     schema: {
       tags: ['models'],
-      summary: 'Upload a model artifact (ONNX file) as a new version; identical content returns the existing version',
+      summary: 'Upload a model artifact as a new version (an ONNX file, or a JavaScript/TypeScript module with ?runtime=js); identical content returns the existing version',
       params: nameParam,
+      querystring: { type: 'object', properties: { runtime: { type: 'string', enum: runtimeNames(), default: 'onnx' } } },
       consumes: ['application/octet-stream'],
     },
   }, async (req, reply) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const { version, created } = await p.registry.upload(workspaceOf(req), req.params.name, body);
+    const { version, created } = await p.registry.upload(workspaceOf(req), req.params.name, body, req.query.runtime);
     return reply.status(created ? 201 : 200).send({ ...version, created });
   });
 
@@ -42,7 +44,7 @@ export const modelRoutes = (p: Platform, uploadLimit: number) => async (app: Fas
     const v = await p.registry.getVersion(workspaceOf(req), req.params.name, req.params.version);
     return reply
       .header('content-type', 'application/octet-stream')
-      .header('content-disposition', `attachment; filename="${v.model}-v${v.version}.onnx"`)
+      .header('content-disposition', `attachment; filename="${v.model}-v${v.version}.${v.runtime === 'js' ? 'ts' : 'onnx'}"`)
       .header('x-bettong-sha256', v.sha256)
       .send(p.registry.artifactStream(v));
   });

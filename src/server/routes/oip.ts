@@ -103,9 +103,14 @@ export const oipRoutes = (p: Platform, state: ServerState) => async (app: Fastif
     const binary = request.outputs
       ? (n: string) => request.outputs!.find((o) => o.name === n)!.binary
       : () => request.binaryOutput;
+    // Validation results ride in the response parameters: OIP clients ignore what they don't know.
+    const parameters = result.deployment.rules.length
+      ? { anomaly_count: result.anomalies.reduce((n, a) => n + a.length, 0), anomalies: result.anomalies }
+      : undefined;
     const encoded = encodeInferResponse({
       model_name: req.params.name, model_version: String(result.deployment.version.version),
       ...(request.id !== undefined ? { id: request.id } : {}),
+      ...(parameters ? { parameters } : {}),
     }, result.outputs, binary);
     if (encoded.headerLength !== undefined) {
       void reply.header('content-type', 'application/octet-stream').header(HEADER_LENGTH, String(encoded.headerLength));

@@ -1,8 +1,15 @@
 /** Pipeline and deployment routes. */
 import type { FastifyInstance } from 'fastify';
-import type { StepRef } from '../../pipelines/index.ts';
+import type { PipelineSpec } from '../../pipelines/index.ts';
+import type { SwapRequest } from '../../deployments/index.ts';
 import type { Platform } from '../../platform.ts';
 import { nameParam, workspaceOf } from '../context.ts';
+
+const modelRef = {
+  type: 'object',
+  required: ['model'],
+  properties: { model: { type: 'string' }, version: { type: 'integer', minimum: 1 } },
+} as const;
 
 const createBody = {
   type: 'object',
@@ -13,13 +20,28 @@ const createBody = {
     steps: {
       type: 'array',
       minItems: 1,
-      items: {
-        type: 'object',
-        required: ['model'],
-        additionalProperties: false,
-        properties: { model: { type: 'string' }, version: { type: 'integer', minimum: 1 } },
-      },
+      description: 'In order. A step is {"model", "version"?}, {"ab": {"arms": [{"model", "version"?, "weight"?}], ' +
+        '"split"?: "random"|"key", "key"?: "metadata.<name>"|"in.<input>", "mapping"?: {value: arm}, "default"?: arm}} ' +
+        'or {"shadow": {"champion": {"model", "version"?}, "challengers": [...]}}',
+      items: { type: 'object' },
     },
+    validations: {
+      type: 'object',
+      description: 'rule name -> expression that good rows satisfy, e.g. {"confident": "out.probabilities[1] <= 0.95"}',
+      additionalProperties: { type: 'string' },
+    },
+  },
+} as const;
+
+const swapBody = {
+  type: 'object',
+  required: ['step', 'model'],
+  additionalProperties: false,
+  properties: {
+    step: { type: 'integer', minimum: 1, description: '1-based step to change' },
+    model: modelRef.properties.model,
+    version: modelRef.properties.version,
+    replace: { type: 'string', description: 'in an A/B or shadow step: the arm, champion or challenger to replace' },
   },
 } as const;
 
@@ -30,14 +52,17 @@ const deployBody = {
     version: { type: 'integer', minimum: 1 },
     replicas: { type: 'integer', minimum: 1, maximum: 64 },
     threads: { type: 'integer', minimum: 1, maximum: 64 },
+    step_timeout_ms: { type: 'integer', minimum: 1, maximum: 600000 },
+    shadow_timeout_ms: { type: 'integer', minimum: 1, maximum: 600000 },
   },
 } as const;
 
 export const pipelineRoutes = (p: Platform) => async (app: FastifyInstance) => {
-  app.post<{ Body: { name: string; steps: StepRef[] } }>('/v1/pipelines', {
-    schema: { tags: ['pipelines'], summary: 'Create a pipeline, or a new version of it when the steps changed', body: createBody },
+  app.post<{ Body: { name: string } & PipelineSpec }>('/v1/pipelines', {
+    schema: { tags: ['pipelines'], summary: 'Create a pipeline, or a new version of it when its steps or validations changed', body: createBody },
   }, async (req, reply) => {
-    const { version, created } = await p.pipelines.create(workspaceOf(req), req.body.name, req.body.steps);
+    const { name, ...spec } = req.body;
+    const { version, created } = await p.pipelines.create(workspaceOf(req), name, spec);
     return reply.status(created ? 201 : 200).send({ ...version, created });
   });
 
@@ -64,9 +89,16 @@ export const pipelineRoutes = (p: Platform) => async (app: FastifyInstance) => {
     },
   }, async (req) => p.pipelines.getVersion(workspaceOf(req), req.params.name, req.params.version));
 
-  app.post<{ Params: { name: string }; Body: { version?: number; replicas?: number; threads?: number } | undefined }>('/v1/pipelines/:name/deploy', {
+  app.post<{ Params: { name: string }; Body: { version?: number; replicas?: number; threads?: number; step_timeout_ms?: number; shadow_timeout_ms?: number } | undefined }>('/v1/pipelines/:name/deploy', {
     schema: { tags: ['pipelines'], summary: 'Deploy a pipeline version (the latest by default)', params: nameParam, body: deployBody },
   }, async (req) => p.deployments.deploy(workspaceOf(req), req.params.name, req.body ?? {}));
+
+  app.post<{ Params: { name: string }; Body: SwapRequest }>('/v1/pipelines/:name/swap', {
+    schema: {
+      tags: ['pipelines'], params: nameParam, body: swapBody,
+      summary: 'Hot swap or promote: a new version with one step (or one arm of it) replaced, deployed in place without dropping requests',
+    },
+  }, async (req) => p.deployments.swap(workspaceOf(req), req.params.name, req.body));
 
   app.post<{ Params: { name: string } }>('/v1/pipelines/:name/undeploy', {
     schema: { tags: ['pipelines'], summary: 'Undeploy a pipeline', params: nameParam },

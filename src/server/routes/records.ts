@@ -23,6 +23,15 @@ export const recordsRoutes = (p: Platform) => async (app: FastifyInstance) => {
     const deployment = await p.deployments.get(workspaceOf(req), req.params.name);
     const inputs = decodeRecords(rows, deployment.version.signature.inputs);
     const result = await p.inference.run(deployment, inputs, { requestId: crypto.randomUUID(), metadata });
-    return encodeRecords(result.time, result.inputs, result.outputs);
+    const out = encodeRecords(result.time, result.inputs, result.outputs);
+    const rules = deployment.rules.map((r) => r.name);
+    if (rules.length) {
+      out.forEach((row, i) => {
+        const broken = result.anomalies[i];
+        row['anomaly.count'] = broken.length;
+        for (const name of rules) row[`anomaly.${name}`] = broken.includes(name);
+      });
+    }
+    return out;
   });
 };
