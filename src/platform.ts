@@ -7,6 +7,7 @@ import { ArtifactStore } from './artifacts/index.ts';
 import { DeploymentService } from './deployments/index.ts';
 import { InferenceService } from './inference/index.ts';
 import { InferenceLogWriter, type LogWriterOptions } from './logs/writer.ts';
+import { AlertDispatcher, AssayScheduler, AssayService, type MonitoringOptions } from './monitoring/index.ts';
 import { PipelineService } from './pipelines/index.ts';
 import { ModelRegistry } from './registry/index.ts';
 import { type DB, openStore } from './store/index.ts';
@@ -14,6 +15,8 @@ import { type DB, openStore } from './store/index.ts';
 export interface PlatformOptions {
   dataDir: string;
   logs?: LogWriterOptions;
+  /** Assay scheduler and alert delivery settings. */
+  assays?: MonitoringOptions;
 }
 
 export interface Platform {
@@ -23,6 +26,8 @@ export interface Platform {
   deployments: DeploymentService;
   inference: InferenceService;
   logs: InferenceLogWriter;
+  assays: AssayService;
+  assayScheduler: AssayScheduler;
   close(): Promise<void>;
 }
 
@@ -33,10 +38,16 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
   const deployments = new DeploymentService(db, pipelines, registry);
   const logs = new InferenceLogWriter(db, opts.logs);
   const inference = new InferenceService(deployments, logs);
+  const clock = opts.assays?.now ?? Date.now;
+  const assays = new AssayService(db, pipelines, logs, clock);
+  const assayScheduler = new AssayScheduler(assays, new AlertDispatcher(db, opts.assays?.alerts, clock), opts.assays, clock);
+  assays.onChange = () => assayScheduler.wake();
   await deployments.restore();
+  await assayScheduler.start();
   return {
-    db, registry, pipelines, deployments, inference, logs,
+    db, registry, pipelines, deployments, inference, logs, assays, assayScheduler,
     async close() {
+      await assayScheduler.stop();
       await deployments.close();
       await logs.close();
       await db.destroy();

@@ -6,6 +6,9 @@ import type { DeploymentConfig, DeploymentStatus, SwapRequest } from '../deploym
 import type { LogPage, LogQuery, LogRecord } from '../logs/query.ts';
 import type { PipelineSummary, PipelineVersion, StepSpec } from '../pipelines/index.ts';
 import type { ModelDetail, ModelSummary, ModelVersion } from '../registry/index.ts';
+// assays
+import type { AlertDelivery, AssayDefinition, AssayInfo, PreviewRequest, PreviewResult, StoredResult, WindowResult } from '../monitoring/index.ts';
+export type { AlertDelivery, AssayDefinition, AssayInfo, PreviewRequest, PreviewResult, StoredResult, WindowResult };
 
 export type { DeploymentConfig, DeploymentStatus, LogPage, LogRecord, ModelDetail, ModelSummary, ModelVersion, PipelineSummary, PipelineVersion, StepSpec, SwapRequest };
 
@@ -184,6 +187,50 @@ export class BettongClient {
     if (q.end !== undefined) params.set('end', timeParam(q.end)!);
     const res = await this.request('GET', `/v1/pipelines/${encodeURIComponent(name)}/logs/export?${params}`);
     return res.body!;
+  }
+
+  // assays
+
+  /** Runs an assay definition over past windows without saving it. */
+  previewAssay(req: PreviewRequest): Promise<PreviewResult> {
+    return this.json('POST', '/v1/assays/preview', req);
+  }
+
+  /** Saves an assay; it then runs by itself at each interval. */
+  createAssay(name: string, definition: AssayDefinition): Promise<AssayInfo> {
+    return this.json('POST', '/v1/assays', { name, ...definition });
+  }
+
+  async listAssays(): Promise<AssayInfo[]> {
+    return (await this.json<{ assays: AssayInfo[] }>('GET', '/v1/assays')).assays;
+  }
+
+  getAssay(name: string): Promise<AssayInfo> {
+    return this.json('GET', `/v1/assays/${encodeURIComponent(name)}`);
+  }
+
+  pauseAssay(name: string): Promise<AssayInfo> {
+    return this.json('POST', `/v1/assays/${encodeURIComponent(name)}/pause`, {});
+  }
+
+  resumeAssay(name: string): Promise<AssayInfo> {
+    return this.json('POST', `/v1/assays/${encodeURIComponent(name)}/resume`, {});
+  }
+
+  deleteAssay(name: string): Promise<{ deleted: string }> {
+    return this.json('DELETE', `/v1/assays/${encodeURIComponent(name)}`);
+  }
+
+  /** Stored window results, chronological; start/end bound the window starts. */
+  async assayResults(name: string, q: { start?: TimeLike; end?: TimeLike; limit?: number } = {}): Promise<StoredResult[]> {
+    const params = new URLSearchParams();
+    const entries = { start: timeParam(q.start), end: timeParam(q.end), limit: q.limit?.toString() };
+    for (const [k, v] of Object.entries(entries)) if (v !== undefined) params.set(k, v);
+    return (await this.json<{ results: StoredResult[] }>('GET', `/v1/assays/${encodeURIComponent(name)}/results?${params}`)).results;
+  }
+
+  async assayAlerts(name: string): Promise<AlertDelivery[]> {
+    return (await this.json<{ alerts: AlertDelivery[] }>('GET', `/v1/assays/${encodeURIComponent(name)}/alerts`)).alerts;
   }
 
   // server

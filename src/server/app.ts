@@ -9,6 +9,7 @@ import type { Platform } from '../platform.ts';
 import { modelRoutes } from './routes/models.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
 import { logRoutes } from './routes/logs.ts';
+import { assayRoutes } from './routes/assays.ts';
 import { oipRoutes } from './routes/oip.ts';
 import { recordsRoutes } from './routes/records.ts';
 import { VERSION } from '../version.ts';
@@ -42,6 +43,7 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
         { name: 'pipelines', description: 'Pipelines, versions and deployments' },
         { name: 'inference', description: 'Open Inference Protocol v2 and records inference' },
         { name: 'logs', description: 'Inference logs' },
+        { name: 'assays', description: 'Drift monitoring: assays, their results and alerts' },
       ],
     },
   });
@@ -64,6 +66,7 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
   await app.register(modelRoutes(platform, opts.modelBodyLimit ?? 1024 * 1024 * 1024));
   await app.register(pipelineRoutes(platform));
   await app.register(logRoutes(platform));
+  await app.register(assayRoutes(platform));
   await app.register(recordsRoutes(platform));
   await app.register(oipRoutes(platform, state));
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());

@@ -1,6 +1,7 @@
 /** Starting and stopping a whole Bettong server over a data directory. */
 import { openPlatform, type Platform } from '../platform.ts';
 import type { LogWriterOptions } from '../logs/writer.ts';
+import type { MonitoringOptions } from '../monitoring/index.ts';
 import { buildServer, type ServerOptions } from './app.ts';
 
 export interface StartOptions extends ServerOptions {
@@ -9,6 +10,7 @@ export interface StartOptions extends ServerOptions {
   /** 0 picks a free port. */
   port?: number;
   logs?: LogWriterOptions;
+  assays?: MonitoringOptions;
 }
 
 export interface RunningServer {
@@ -20,7 +22,7 @@ export interface RunningServer {
 }
 
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
-  const platform = await openPlatform({ dataDir: opts.dataDir, logs: opts.logs });
+  const platform = await openPlatform({ dataDir: opts.dataDir, logs: opts.logs, assays: opts.assays });
   const { app, state } = await buildServer(platform, opts);
   const host = opts.host ?? '127.0.0.1';
   await app.listen({ host, port: opts.port ?? 8080 });

@@ -8,6 +8,7 @@ import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type Migration } from 'kysely';
 import type { Database } from './schema.ts';
 import * as m0001 from './migrations/0001_initial.ts';
+import * as m0002 from './migrations/0002_assays.ts';
 import * as m0003 from './migrations/0003_log_experiments.ts';
 
 export type { Database } from './schema.ts';
@@ -16,6 +17,7 @@ export type DB = Kysely<Database>;
 /** Versioned migrations, applied in name order. */
 const migrations: Record<string, Migration> = {
   '0001_initial': m0001,
+  '0002_assays': m0002,
   '0003_log_experiments': m0003,
 };
 
@@ -31,7 +33,8 @@ export async function openStore(dataDir: string): Promise<DB> {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
-  const { error } = await new Migrator({ db, provider: { getMigrations: async () => migrations } }).migrateToLatest();
+  // Unordered: a data dir made while a later-numbered migration landed first still takes the earlier one.
+  const { error } = await new Migrator({ db, provider: { getMigrations: async () => migrations }, allowUnorderedMigrations: true }).migrateToLatest();
   if (error) throw error;
   return db;
 }

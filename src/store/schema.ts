@@ -77,6 +77,56 @@ export interface InferenceLogTable {
   anomaly_count: Generated<number>;
 }
 
+export interface AssayTable {
+  id: Generated<number>;
+  workspace_id: number;
+  pipeline_id: number;
+  name: string;
+  /** JSON AssayDefinition (monitoring/assays.ts), static baseline values left out */
+  definition: string;
+  /** JSON BaselineProfile: binning, counts, proportions, summary statistics */
+  profile: string;
+  /** Sorted numeric baseline values, float64 little-endian (for KS and Wasserstein); null when categorical */
+  baseline_sample: Buffer | null;
+  /** 'active' | 'paused' */
+  state: string;
+  /** Index of the next window the scheduler runs */
+  next_window: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AssayResultTable {
+  id: Generated<number>;
+  assay_id: number;
+  window_index: number;
+  window_start: number;
+  window_end: number;
+  count: number;
+  score: number | null;
+  /** 'ok' | 'warning' | 'alert' | 'no_data' */
+  status: string;
+  /** JSON WindowResult */
+  result: string;
+  created_at: number;
+}
+
+export interface AssayAlertTable {
+  id: Generated<number>;
+  assay_id: number;
+  result_id: number;
+  url: string;
+  /** JSON body POSTed to the webhook */
+  payload: string;
+  /** 'pending' | 'delivered' | 'failed' */
+  status: string;
+  attempts: number;
+  http_status: number | null;
+  last_error: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
 export interface Database {
   workspaces: WorkspaceTable;
   models: ModelTable;
@@ -85,4 +135,7 @@ export interface Database {
   pipeline_versions: PipelineVersionTable;
   deployments: DeploymentTable;
   inference_logs: InferenceLogTable;
+  assays: AssayTable;
+  assay_results: AssayResultTable;
+  assay_alerts: AssayAlertTable;
 }

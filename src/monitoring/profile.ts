@@ -1,0 +1,148 @@
+/**
+ * The baseline, summarized once into a stored profile: its binning (edges or categories), counts,
+ * proportions and summary statistics. Windows are compared against the profile; the baseline
+ * itself is never re-read. Numeric baselines also keep their sorted values (float64) for the
+ * sample metrics (KS, Wasserstein).
+ */
+import { parse } from 'csv-parse/sync';
+import { BettongError, fail } from '../errors/index.ts';
+import {
+  type Binning, type Category, asCategory, categoricalBinning, categoricalHistogram, numericBinning, numericHistogram, quantileSorted,
+} from './binning.ts';
+import type { ResolvedDefinition, TargetKind } from './definition.ts';
+import { proportions } from './metrics.ts';
+import type { NumericSummary } from './source.ts';
+
+export interface CategoricalSummary {
+  count: number;
+  missing_count: number;
+  categories: number;
+}
+
+export interface BaselineProfile {
+  kind: TargetKind;
+  source: 'logs' | 'values' | 'file';
+  binning: Binning;
+  counts: number[];
+  proportions: number[];
+  summary: NumericSummary | CategoricalSummary;
+}
+
+/** Summary statistics of a sorted, NaN-free sample (population std, ddof 0). */
+export function summarize(sorted: Float64Array, nanCount: number): NumericSummary {
+  const n = sorted.length;
+  if (n === 0) return { count: nanCount, nan_count: nanCount, mean: null, std: null, min: null, max: null, median: null };
+  let s = 0;
+  for (let i = 0; i < n; i++) s += sorted[i];
+  const mean = s / n;
+  let ss = 0;
+  for (let i = 0; i < n; i++) ss += (sorted[i] - mean) ** 2;
+  return {
+    count: n + nanCount, nan_count: nanCount, mean, std: Math.sqrt(ss / n), min: sorted[0], max: sorted[n - 1], median: quantileSorted(sorted, 0.5),
+  };
+}
+
+/** A numeric profile from every baseline value (NaN for missing). Returns the sorted finite sample too. */
+export function numericProfile(values: Float64Array, d: ResolvedDefinition, source: BaselineProfile['source']): { profile: BaselineProfile; sample: Float64Array } {
+  const sample = values.filter((v) => !Number.isNaN(v)).sort();
+  const binning = numericBinning(sample, d.binning.mode, d.binning.mode === 'provided' ? undefined : d.binning.bins ?? undefined, d.binning.edges ?? undefined);
+  const counts = numericHistogram(binning.edges, values);
+  return {
+    profile: { kind: 'numeric', source, binning, counts, proportions: proportions(counts), summary: summarize(sample, values.length - sample.length) },
+    sample,
+  };
+}
+
+/** A categorical profile from value counts (null: missing). */
+export function categoricalProfile(counts: Map<Category | null, number>, source: BaselineProfile['source']): BaselineProfile {
+  const binning = categoricalBinning([...counts.keys()].filter((k): k is Category => k !== null));
+  const binCounts = categoricalHistogram(binning, []);
+  const pos = new Map(binning.categories.map((c, i) => [c, i + 1]));
+  let total = 0;
+  for (const [v, n] of counts) {
+    binCounts[v === null ? 0 : pos.get(v)!] += n;
+    total += n;
+  }
+  return {
+    kind: 'categorical', source, binning, counts: binCounts, proportions: proportions(binCounts),
+    summary: { count: total, missing_count: binCounts[0], categories: binning.categories.length },
+  };
+}
+
+/** Numbers stay numbers, numeric strings become numbers, empty cells become null. */
+function cell(v: unknown): unknown {
+  if (typeof v !== 'string') return v;
+  const s = v.trim();
+  if (s === '') return null;
+  if (s.startsWith('[')) {
+    try { return JSON.parse(s); } catch { return v; }
+  }
+  return Number.isNaN(Number(s)) ? v : Number(s);
+}
+
+function pick(v: unknown, index: number | undefined, where: string): unknown {
+  if (index === undefined) return v;
+  if (!Array.isArray(v)) return fail('INVALID_ASSAY', `${where} is not a list, so 'index' ${index} cannot be taken from it`);
+  return v[index] ?? null;
+}
+
+function guessFormat(content: string): 'csv' | 'json' | 'jsonl' {
+  const t = content.trim();
+  if (t.startsWith('[')) return 'json';
+  if (!t.startsWith('{')) return 'csv';
+  try { JSON.parse(t); return 'json'; } catch { return 'jsonl'; }
+}
+
+/** The values of a static baseline: a list, or a column of an uploaded CSV / JSON / JSON Lines file. */
+export function staticValues(baseline: { values?: unknown[]; file?: { content: string; format?: string; column: string; index?: number } }): unknown[] {
+  if (baseline.values) return baseline.values.map(cell);
+  const f = baseline.file!;
+  const format = f.format ?? guessFormat(f.content);
+  let records: Record<string, unknown>[];
+  try {
+    if (format === 'csv') records = parse(f.content, { columns: true, skip_empty_lines: true, trim: true });
+    else if (format === 'jsonl') records = f.content.split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l));
+    else {
+      const body = JSON.parse(f.content);
+      if (!Array.isArray(body) && body && typeof body === 'object') {
+        // {column: [values]} (pandas orient="list")
+        if (!(f.column in body)) fail('UNKNOWN_COLUMN', `the baseline file has no column '${f.column}'; its columns: ${Object.keys(body).join(', ')}`);
+        const col = body[f.column];
+        if (!Array.isArray(col)) fail('INVALID_ASSAY', `column '${f.column}' of the baseline file is not a list`);
+        return (col as unknown[]).map((v, i) => pick(cell(v), f.index, `row ${i} of '${f.column}'`));
+      }
+      records = body;
+    }
+  } catch (e) {
+    if (e instanceof BettongError) throw e;
+    return fail('INVALID_ASSAY', `the baseline file cannot be read as ${format}: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(records) || records.length === 0) fail('BASELINE_TOO_SMALL', 'the baseline file has no rows');
+  if (!records.some((r) => r && typeof r === 'object' && f.column in r)) {
+    const cols = records[0] && typeof records[0] === 'object' ? Object.keys(records[0]).join(', ') : '(none)';
+    fail('UNKNOWN_COLUMN', `the baseline file has no column '${f.column}'; its columns: ${cols}`);
+  }
+  return records.map((r, i) => pick(cell(r?.[f.column] ?? null), f.index, `row ${i} of '${f.column}'`));
+}
+
+/** Static values as numbers: null, NaN and non-numbers become NaN. */
+export const asNumbers = (values: unknown[]): Float64Array => Float64Array.from(values, (v) => (typeof v === 'number' ? v : NaN));
+
+/** Static values as category counts. */
+export function asCategoryCounts(values: unknown[]): Map<Category | null, number> {
+  const out = new Map<Category | null, number>();
+  for (const v of values) {
+    const c = asCategory(v);
+    out.set(c, (out.get(c) ?? 0) + 1);
+  }
+  return out;
+}
+
+export const sampleToBlob = (sorted: Float64Array): Buffer => Buffer.from(sorted.buffer, sorted.byteOffset, sorted.byteLength);
+
+export function blobToSample(buf: Buffer | Uint8Array | null): Float64Array {
+  if (!buf) return new Float64Array(0);
+  const copy = new Uint8Array(buf.byteLength);
+  copy.set(buf);
+  return new Float64Array(copy.buffer);
+}

@@ -1,0 +1,124 @@
+/**
+ * Runs saved assays by themselves: each active assay's next window runs once it has ended (plus a
+ * grace period for log rows still in flight), results are stored, alerts handed to the
+ * dispatcher. The next window to run is stored with the assay and moved on in the same
+ * transaction that stores the result, so no window runs twice and a restart picks up where the
+ * last run left off (catching up windows that ended while the server was down). One timer, set
+ * for the soonest due window; no polling.
+ */
+import type { AlertDispatcher } from './alerts.ts';
+import type { AssayService } from './assays.ts';
+import { newestComplete, windowAt } from './windows.ts';
+
+export interface SchedulerOptions {
+  /** Wait this long after a window ends before running it (default 1 s): rows of requests in flight land. */
+  graceMs?: number;
+  /** Windows one assay may run in one pass while catching up (default 50). */
+  maxWindowsPerPass?: number;
+  /** The longest the timer sleeps before looking again (default 60 s). */
+  maxSleepMs?: number;
+}
+
+const RETRY_AFTER_ERROR_MS = 5000;
+
+export class AssayScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private stopped = true;
+  private again = false;
+  private readonly grace: number;
+  private readonly maxPerPass: number;
+  private readonly maxSleep: number;
+  /** Assays whose last run failed: not retried before this time. */
+  private readonly backoff = new Map<number, number>();
+  /** Windows run since start (for tests and metrics). */
+  runs = 0;
+
+  constructor(
+    private readonly assays: AssayService,
+    private readonly alerts: AlertDispatcher,
+    opts: SchedulerOptions = {},
+    private readonly now: () => number = Date.now,
+  ) {
+    this.grace = opts.graceMs ?? 1000;
+    this.maxPerPass = opts.maxWindowsPerPass ?? 50;
+    this.maxSleep = opts.maxSleepMs ?? 60_000;
+  }
+
+  async start(): Promise<void> {
+    this.stopped = false;
+    await this.alerts.resumePending();
+    this.wake();
+  }
+
+  /** Re-plans now: an assay was created, resumed, paused or deleted. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.arm(0);
+  }
+
+  private arm(delay: number): void {
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.running = this.pass().finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.wake();
+        }
+      });
+    }, Math.max(0, delay));
+    this.timer.unref();
+  }
+
+  /** Runs every due window, then sleeps until the next one is due. */
+  private async pass(): Promise<void> {
+    if (this.stopped) return;
+    let soonest = Infinity;
+    try {
+      for (const a of await this.assays.active()) {
+        if (this.stopped) return;
+        const notBefore = this.backoff.get(a.id) ?? 0;
+        if (this.now() < notBefore) {
+          soonest = Math.min(soonest, notBefore);
+          continue;
+        }
+        let next = a.next;
+        const newest = newestComplete(a.grid, this.now() - this.grace);
+        try {
+          for (let n = 0; next <= newest && n < this.maxPerPass && !this.stopped; n++, next++) {
+            const out = await this.assays.runWindow(a.id, next);
+            if (!out) break; // paused, deleted or already run meanwhile
+            this.runs++;
+            if (out.alert) await this.alerts.enqueue(a.id, out.result.id, out.alert.url, out.alert.payload);
+          }
+          this.backoff.delete(a.id);
+        } catch (e) {
+          if (this.stopped) return;
+          console.error(`assay ${a.id}: window ${next} failed, retrying in ${RETRY_AFTER_ERROR_MS / 1000} s: ${(e as Error).message}`);
+          this.backoff.set(a.id, this.now() + RETRY_AFTER_ERROR_MS);
+          soonest = Math.min(soonest, this.now() + RETRY_AFTER_ERROR_MS);
+          continue;
+        }
+        soonest = Math.min(soonest, next <= newest ? this.now() : windowAt(a.grid, next).end + this.grace);
+      }
+    } catch (e) {
+      if (this.stopped) return;
+      console.error(`assay scheduler: ${(e as Error).message}`);
+      soonest = this.now() + RETRY_AFTER_ERROR_MS;
+    }
+    if (!this.stopped && soonest < Infinity) this.arm(Math.min(soonest - this.now(), this.maxSleep));
+  }
+
+  /** Stops the timer, lets a window being computed finish, and stops alert retries (they stay pending). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+    await this.alerts.close();
+  }
+}
