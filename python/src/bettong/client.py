@@ -1,0 +1,196 @@
+"""The Bettong client: the entry point of the SDK."""
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import IO, Any, Optional, Union, cast
+
+from ._http import Http, segment
+from .errors import BettongError, NotFound
+from .pipeline import Pipeline, PipelineList
+from .resources import Deployment, DeploymentList, Model, ModelList, ModelVersion
+
+__all__ = ["Client", "DEFAULT_URL"]
+
+#: Where the client looks when neither ``url`` nor ``$BETTONG_URL`` says otherwise.
+DEFAULT_URL = "http://127.0.0.1:8080"
+
+ModelSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes], Any]
+
+
+def _artifact_bytes(model: ModelSource) -> bytes:
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        return bytes(model)
+    if isinstance(model, (str, os.PathLike)):
+        return Path(model).read_bytes()
+    if hasattr(model, "SerializeToString"):  # an onnx.ModelProto, straight from skl2onnx
+        return cast(bytes, model.SerializeToString())
+    if hasattr(model, "read"):
+        data = model.read()
+        if not isinstance(data, bytes):
+            raise TypeError("a model file object must be opened in binary mode ('rb')")
+        return data
+    raise TypeError(
+        f"upload_model takes a file path, bytes, a binary file object or an ONNX ModelProto, not {type(model).__name__}"
+    )
+
+
+class Client:
+    """A connection to a Bettong server.
+
+    >>> client = bettong.Client()                        # $BETTONG_URL, else http://127.0.0.1:8080
+    >>> client = bettong.Client("http://10.0.0.5:8080", token="...")
+
+    Args:
+        url: the server's base URL; defaults to ``$BETTONG_URL``, then ``http://127.0.0.1:8080``.
+        token: an API token, sent as ``Authorization: Bearer <token>``; defaults to ``$BETTONG_TOKEN``.
+        timeout: seconds to wait for any one request (inference batches included).
+    """
+
+    def __init__(self, url: Optional[str] = None, token: Optional[str] = None, *, timeout: float = 60.0) -> None:
+        self.url = (url or os.environ.get("BETTONG_URL") or DEFAULT_URL).rstrip("/")
+        token = token if token is not None else os.environ.get("BETTONG_TOKEN") or None
+        self._token = token
+        self._http = Http(self.url, token, timeout)
+        self._extensions: Optional[list[str]] = None
+
+    def close(self) -> None:
+        """Closes the client's connections."""
+        self._http.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"bettong.Client(url={self.url!r}{', token=***' if self._token else ''})"
+
+    # -- server ----------------------------------------------------------------------------
+
+    def server_info(self) -> dict[str, Any]:
+        """The server's name, version and Open Inference Protocol extensions (``GET /v2``)."""
+        info: dict[str, Any] = self._http.json("GET", "/v2")
+        self._extensions = list(info.get("extensions", []))
+        return info
+
+    def is_live(self) -> bool:
+        """Whether the server answers and is not shutting down."""
+        try:
+            return bool(self._http.json("GET", "/v2/health/live").get("live"))
+        except BettongError:
+            return False
+
+    def _binary_supported(self) -> bool:
+        if self._extensions is None:
+            try:
+                self.server_info()
+            except BettongError:
+                self._extensions = []
+        return "binary_tensor_data" in (self._extensions or [])
+
+    # -- models ----------------------------------------------------------------------------
+
+    def upload_model(self, name: str, model: ModelSource) -> ModelVersion:
+        """Uploads a model artifact (an ONNX file) as a new version of ``name``.
+
+        The server checks it loads and reads its signature; identical content returns the
+        existing version (``created`` is then False).
+
+        Args:
+            name: the model's name (letters, digits, ``_``, ``.``, ``-``).
+            model: a file path, the file's bytes, a binary file object, or an ``onnx.ModelProto``.
+
+        Raises:
+            InvalidInput: the file is not a loadable model (``INVALID_MODEL``) or has outputs the
+                server cannot serve (``UNSUPPORTED_MODEL_OUTPUT``, e.g. a skl2onnx ZipMap).
+        """
+        data = _artifact_bytes(model)
+        d = self._http.json("POST", f"/v1/models/{segment(name)}", content=data,
+                            headers={"content-type": "application/octet-stream"})
+        return ModelVersion.from_json(d, self)
+
+    def list_models(self) -> ModelList:
+        """Every model, by name (``to_dataframe()`` for a DataFrame)."""
+        d = self._http.json("GET", "/v1/models")
+        return ModelList(Model.from_summary(m, self) for m in d.get("models", []))
+
+    def get_model(self, name: str) -> Model:
+        """A model with all its versions."""
+        return Model.from_detail(self._http.json("GET", f"/v1/models/{segment(name)}"), self)
+
+    def get_model_version(self, name: str, version: Optional[int] = None) -> ModelVersion:
+        """One version of a model; the latest when ``version`` is None."""
+        if version is None:
+            versions = self.get_model(name)._versions
+            if not versions:
+                raise NotFound(f"model '{name}' has no versions", "MODEL_VERSION_NOT_FOUND")
+            return versions[-1]
+        return ModelVersion.from_json(self._http.json("GET", f"/v1/models/{segment(name)}/versions/{int(version)}"), self)
+
+    def download_model(self, name: str, version: Optional[int] = None,
+                       path: Union[str, "os.PathLike[str]", None] = None) -> Union[bytes, Path]:
+        """A model version's artifact (the latest by default): its bytes, or written to ``path``
+        (streamed) and that path returned."""
+        if version is None:
+            version = self.get_model_version(name).version
+        route = f"/v1/models/{segment(name)}/versions/{int(version)}/artifact"
+        with self._http.stream("GET", route) as resp:
+            if path is None:
+                buf = io.BytesIO()
+                for chunk in resp.iter_bytes():
+                    buf.write(chunk)
+                return buf.getvalue()
+            p = Path(path)
+            with open(p, "wb") as f:
+                for chunk in resp.iter_bytes():
+                    f.write(chunk)
+            return p
+
+    # -- pipelines and deployments ---------------------------------------------------------
+
+    def build_pipeline(self, name: str) -> Pipeline:
+        """A pipeline with an empty draft: add steps, then ``create()`` or ``deploy()``.
+
+        Nothing is sent until then; if ``name`` exists, sending makes a new version of it only
+        when the steps differ from its latest version.
+        """
+        return Pipeline(self, name, steps=[])
+
+    def get_pipeline(self, name: str) -> Pipeline:
+        """An existing pipeline; its draft starts as the latest version's steps.
+
+        Raises:
+            NotFound: no such pipeline.
+        """
+        d = self._http.json("GET", f"/v1/pipelines/{segment(name)}")
+        dep = d.get("deployment") or {}
+        latest = d.get("latest") or {}
+        summary = {"name": name, "latest_version": latest.get("version"), "status": dep.get("status"),
+                   "deployed_version": dep.get("pipeline_version"), "created_at": latest.get("created_at")}
+        return Pipeline(self, name, summary=summary)
+
+    def list_pipelines(self) -> PipelineList:
+        """Every pipeline, by name, with its deployment state (``to_dataframe()`` for a DataFrame)."""
+        pipelines = self._http.json("GET", "/v1/pipelines").get("pipelines", [])
+        deployed = {d.pipeline: d for d in self.list_deployments()}
+        out = PipelineList()
+        for p in pipelines:
+            dep = deployed.get(p["name"])
+            summary = dict(p)
+            summary["status"] = dep.status if dep else "undeployed"
+            summary["deployed_version"] = dep.pipeline_version if dep else None
+            out.append(Pipeline(self, p["name"], summary=summary))
+        return out
+
+    def list_deployments(self) -> DeploymentList:
+        """Every pipeline stored as deployed, with its status (running or failed) and config."""
+        d = self._http.json("GET", "/v1/deployments")
+        return DeploymentList(Deployment.from_json(x) for x in d.get("deployments", []))
+
+    def _deploy(self, name: str, *, version: Optional[int] = None, replicas: Optional[int] = None,
+                threads: Optional[int] = None) -> Deployment:
+        body = {k: v for k, v in (("version", version), ("replicas", replicas), ("threads", threads)) if v is not None}
+        return Deployment.from_json(self._http.json("POST", f"/v1/pipelines/{segment(name)}/deploy", json_body=body))

@@ -1,0 +1,619 @@
+"""
+Pipelines: a local draft of ordered steps, the versions the server keeps, deployment, and
+inference with DataFrames (or dicts of numpy arrays) in and out, and the inference logs.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import os
+import time as _time
+import uuid
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, Mapping, Optional, Sequence, Union, overload
+
+import numpy as np
+import pandas as pd
+
+from . import _files, _tensors
+from ._http import segment
+from .errors import BettongError, InvalidInput, NotFound
+from .resources import (
+    Deployment,
+    Model,
+    ModelVersion,
+    PipelineStep,
+    PipelineVersion,
+    PipelineVersionList,
+    Resource,
+    ResourceList,
+    Signature,
+    TensorSpec,
+)
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from .client import Client
+
+__all__ = ["Step", "ModelStep", "ServerStep", "Pipeline", "PipelineList", "TimeLike"]
+
+#: A point in time for log queries: epoch milliseconds, a datetime (naive ones are local time,
+#: as ``datetime.now()`` gives), a pandas Timestamp, or an ISO 8601 string.
+TimeLike = Union[int, float, str, _dt.datetime, _dt.date, pd.Timestamp, np.datetime64]
+ModelLike = Union[str, Model, ModelVersion]
+InferInput = Union[pd.DataFrame, Mapping[str, Any], "pa.Table"]
+Transport = Literal["auto", "binary", "records"]
+
+#: Rows sent in one request unless ``batch_size`` says otherwise.
+DEFAULT_BATCH_ROWS = 5_000
+#: A batch never carries more tensor bytes than this (the server refuses bodies over 64 MiB).
+MAX_BATCH_BYTES = 16 * 1024 * 1024
+#: Frames up to this many rows go in one records request (the server's own `time`, one round trip).
+RECORDS_MAX_ROWS = 100
+#: The server's largest log page.
+MAX_LOG_PAGE = 10_000
+
+
+class Step(ABC):
+    """One step of a pipeline definition.
+
+    Model steps exist today; A/B split steps, shadow steps and validations will be further
+    subclasses whose ``to_json`` writes what the server's pipeline route accepts for them.
+    """
+
+    @abstractmethod
+    def to_json(self) -> dict[str, Any]:
+        """The step as an item of ``steps`` in ``POST /v1/pipelines``."""
+
+
+@dataclass(frozen=True)
+class ModelStep(Step):
+    """A step that runs one model: a pinned version, or (``version=None``) the model's latest
+    version at the time the pipeline version is created."""
+
+    model: str
+    version: Optional[int] = None
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"model": ..., "version": ...}`` (version omitted when not pinned)."""
+        d: dict[str, Any] = {"model": self.model}
+        if self.version is not None:
+            d["version"] = self.version
+        return d
+
+    def __str__(self) -> str:
+        return f"{self.model} v{self.version}" if self.version is not None else f"{self.model} (latest)"
+
+
+@dataclass(frozen=True)
+class ServerStep(Step):
+    """A step of an existing pipeline version that this SDK cannot write back yet (an A/B or
+    shadow step); it shows in the draft, and deploying that version as it is still works."""
+
+    step: PipelineStep
+
+    def to_json(self) -> dict[str, Any]:
+        """Refuses: the server takes these steps in another form than it reports them."""
+        raise NotImplementedError(
+            f"this version of the SDK cannot send steps of kind '{self.step.kind}'; deploy the existing version "
+            "with deploy(version=...) instead of editing its steps"
+        )
+
+    def __str__(self) -> str:
+        return str(self.step)
+
+
+def _model_step(model: ModelLike, version: Optional[int]) -> ModelStep:
+    if isinstance(model, ModelVersion):
+        if version is not None and version != model.version:
+            raise ValueError(f"model version {model.model} v{model.version} given with version={version}")
+        return ModelStep(model.model, model.version)
+    if isinstance(model, Model):
+        return ModelStep(model.name, version)
+    if isinstance(model, str):
+        return ModelStep(model, version)
+    raise TypeError(f"a model step needs a ModelVersion, a Model or a model name, not {type(model).__name__}")
+
+
+def time_param(t: Optional[TimeLike]) -> Optional[str]:
+    """A time as the server's logs route takes it (epoch ms, or an ISO 8601 string as given)."""
+    if t is None:
+        return None
+    if isinstance(t, (bool, np.bool_)):
+        raise TypeError("a time must be epoch milliseconds, a datetime or an ISO 8601 string, not a bool")
+    if isinstance(t, (int, np.integer)):
+        return str(int(t))
+    if isinstance(t, (float, np.floating)):
+        return str(int(t))
+    if isinstance(t, str):
+        return t
+    if isinstance(t, np.datetime64):
+        t = pd.Timestamp(t).tz_localize("UTC")
+    if isinstance(t, pd.Timestamp):
+        t = t.to_pydatetime()
+    if isinstance(t, _dt.datetime):
+        return str(int(round(t.timestamp() * 1000)))
+    if isinstance(t, _dt.date):
+        return str(int(round(_dt.datetime(t.year, t.month, t.day).timestamp() * 1000)))
+    raise TypeError(f"a time must be epoch milliseconds, a datetime or an ISO 8601 string, not {type(t).__name__}")
+
+
+def _now_ms() -> int:
+    return int(_time.time() * 1000)
+
+
+class Pipeline(Resource):
+    """A pipeline: a draft of steps you edit here, and the versions, deployment and logs the
+    server keeps for its name.
+
+    Get one with ``client.build_pipeline(name)`` (an empty draft) or ``client.get_pipeline(name)``
+    (the draft starts as the latest version's steps). Editing the draft changes nothing on
+    the server; ``create()`` or ``deploy()`` sends it, and the server makes a new pipeline
+    version only when the steps differ from the latest one, so re-running a notebook does not
+    pile up versions.
+    """
+
+    def __init__(self, client: "Client", name: str, steps: Optional[Sequence[Step]] = None,
+                 summary: Optional[dict[str, Any]] = None) -> None:
+        self._client = client
+        self.name = name
+        # None: not loaded yet; the latest version's steps are read on first use.
+        self._steps: Optional[list[Step]] = None if steps is None else list(steps)
+        # Carried over from the version the draft was loaded from, so editing steps keeps them.
+        self._validations: dict[str, str] = {}
+        self._summary = summary or {}
+        self._raw = dict(self._summary) or {"name": name}
+
+    # -- the draft -------------------------------------------------------------------------
+
+    def _draft(self) -> list[Step]:
+        if self._steps is None:
+            try:
+                latest = self.version()
+                self._validations = dict(latest.validations)
+                self._steps = [
+                    ModelStep(s.model, s.model_version) if s.kind == "model" and s.model else ServerStep(s)
+                    for s in latest.steps
+                ]
+            except NotFound:
+                self._steps = []
+        return self._steps
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """The draft's steps, in order."""
+        return tuple(self._draft())
+
+    def add_model_step(self, model: ModelLike, version: Optional[int] = None) -> "Pipeline":
+        """Appends a step running ``model`` and returns this pipeline (calls chain).
+
+        Args:
+            model: a :class:`ModelVersion` (that exact version), a :class:`Model` or a model
+                name (its latest version when the pipeline version is created, or ``version``).
+            version: pins a model version when ``model`` is a Model or a name.
+        """
+        self._draft().append(_model_step(model, version))
+        return self
+
+    def replace_with_model_step(self, index: int, model: ModelLike, version: Optional[int] = None) -> "Pipeline":
+        """Replaces the step at ``index`` with a step running ``model``; returns this pipeline."""
+        steps = self._draft()
+        steps[index] = _model_step(model, version)
+        return self
+
+    def remove_step(self, index: int) -> "Pipeline":
+        """Removes the step at ``index``; returns this pipeline."""
+        del self._draft()[index]
+        return self
+
+    def clear(self) -> "Pipeline":
+        """Removes every step from the draft (validation rules it was loaded with stay); returns this pipeline."""
+        self._steps = []
+        return self
+
+    def _definition(self) -> dict[str, Any]:
+        """The body of ``POST /v1/pipelines`` for the draft."""
+        body: dict[str, Any] = {"name": self.name, "steps": [s.to_json() for s in self._draft()]}
+        if self._validations:
+            body["validations"] = dict(self._validations)
+        return body
+
+    # -- versions and deployment -----------------------------------------------------------
+
+    def create(self) -> PipelineVersion:
+        """Sends the draft: a new pipeline version when the steps changed, else the latest one
+        (``created`` tells which)."""
+        draft = self._draft()
+        if any(isinstance(s, ServerStep) for s in draft):
+            latest = self.version()
+            if _same_steps(draft, latest.steps) and self._validations == latest.validations:
+                latest.created = False
+                return latest
+        d = self._client._http.json("POST", "/v1/pipelines", json_body=self._definition())
+        return PipelineVersion.from_json(d, self._client)
+
+    def versions(self) -> PipelineVersionList:
+        """Every version of this pipeline, oldest first."""
+        d = self._client._http.json("GET", f"/v1/pipelines/{segment(self.name)}/versions")
+        return PipelineVersionList(PipelineVersion.from_json(v, self._client) for v in d.get("versions", []))
+
+    def version(self, version: Optional[int] = None) -> PipelineVersion:
+        """One version of this pipeline; the latest when ``version`` is None."""
+        if version is None:
+            d = self._client._http.json("GET", f"/v1/pipelines/{segment(self.name)}")
+            return PipelineVersion.from_json(d["latest"], self._client)
+        d = self._client._http.json("GET", f"/v1/pipelines/{segment(self.name)}/versions/{int(version)}")
+        return PipelineVersion.from_json(d, self._client)
+
+    def deploy(self, replicas: Optional[int] = None, threads: Optional[int] = None,
+               version: Optional[int] = None) -> "Pipeline":
+        """Deploys the pipeline and returns it once it answers inferences.
+
+        With a draft of steps, the draft is created first (a new version only when it
+        changed) and that version is deployed; with ``version``, that version is deployed; with
+        neither, the latest version. Deploying again with another version or config switches
+        traffic without dropping requests.
+
+        Args:
+            replicas: loaded instances of every model (the server's default is 1).
+            threads: threads each instance may use for one prediction (default 1).
+            version: a pipeline version to deploy instead of the draft.
+        """
+        if version is None and self._steps:
+            version = self.create().version
+        self._client._deploy(self.name, version=version, replicas=replicas, threads=threads)
+        return self
+
+    def undeploy(self) -> "Pipeline":
+        """Stops serving the pipeline (its versions and logs stay); returns this pipeline."""
+        self._client._http.json("POST", f"/v1/pipelines/{segment(self.name)}/undeploy", json_body={})
+        return self
+
+    def status(self) -> Deployment:
+        """The deployment state: running / failed / undeployed, version and configuration."""
+        return Deployment.from_json(self._client._http.json("GET", f"/v1/pipelines/{segment(self.name)}/deployment"))
+
+    def signature(self) -> Signature:
+        """The inputs and outputs inference takes and returns: the deployed version's (the
+        latest version's when not deployed), read from the OIP model metadata."""
+        d = self._client._http.json("GET", f"/v2/models/{segment(self.name)}")
+        return Signature.from_json(d)
+
+    # -- inference -------------------------------------------------------------------------
+
+    @overload
+    def infer(self, data: pd.DataFrame, *, batch_size: Optional[int] = ..., progress: Optional[bool] = ...,
+              metadata: Optional[Mapping[str, Any]] = ..., transport: Transport = ...,
+              timeout: Optional[float] = ...) -> pd.DataFrame: ...
+
+    @overload
+    def infer(self, data: Mapping[str, Any], *, batch_size: Optional[int] = ..., progress: Optional[bool] = ...,
+              metadata: Optional[Mapping[str, Any]] = ..., transport: Transport = ...,
+              timeout: Optional[float] = ...) -> dict[str, np.ndarray]: ...
+
+    def infer(self, data: Any, *, batch_size: Optional[int] = None, progress: Optional[bool] = None,
+              metadata: Optional[Mapping[str, Any]] = None, transport: Transport = "auto",
+              timeout: Optional[float] = None) -> Union[pd.DataFrame, dict[str, np.ndarray]]:
+        """Runs the deployed pipeline over ``data``.
+
+        Args:
+            data: a DataFrame (or an Arrow table), or a dict of input name -> numpy array.
+                DataFrame columns named after the pipeline's inputs (or ``in.<input>``) hold
+                scalars or arrays; a pipeline with one input also takes plain feature columns,
+                which are stacked, in order, into that input (a scikit-learn ``X`` works).
+            batch_size: rows per request (default: up to 5,000 rows and 16 MiB per request).
+            progress: show a progress bar (tqdm); by default only when there is more than one batch.
+            metadata: values logged with every row as ``metadata.<key>``.
+            transport: ``"auto"`` sends frames of up to 100 rows as records JSON (the server's
+                own ``time`` comes back) and larger ones as binary tensors (the Open Inference
+                Protocol's binary extension, exact and compact); ``"binary"`` or ``"records"`` forces one.
+            timeout: seconds to wait for each request (default: the client's).
+
+        Returns:
+            For a DataFrame, a DataFrame with the same index and columns ``time`` (epoch ms),
+            ``in.<input>`` and ``out.<output>``; cells of array-valued tensors hold numpy arrays.
+            For a dict, a dict of output name -> numpy array.
+
+        Raises:
+            InvalidInput: a missing or unknown column, a value of the wrong type or shape.
+            NotFound: no such pipeline. Conflict: the pipeline is not deployed.
+        """
+        as_frame = True
+        index: Optional[pd.Index] = None
+        if isinstance(data, pd.DataFrame):
+            index = data.index
+        elif isinstance(data, Mapping):
+            as_frame = False
+        elif hasattr(data, "to_pandas") and hasattr(data, "schema"):  # pyarrow Table / RecordBatch
+            data = data.to_pandas()
+        else:
+            raise TypeError(f"infer takes a DataFrame, an Arrow table or a dict of numpy arrays, not {type(data).__name__}")
+        if transport not in ("auto", "binary", "records"):
+            raise ValueError(f"transport must be 'auto', 'binary' or 'records', not {transport!r}")
+        if batch_size is not None and batch_size < 1:
+            raise ValueError("batch_size must be at least 1")
+
+        sig = self.signature()
+        if as_frame:
+            tensors = _tensors.tensors_from_frame(data, sig.inputs, self.name)
+        else:
+            tensors = _tensors.tensors_from_dict(data, sig.inputs, self.name)
+        rows = _tensors.row_count(tensors, sig.inputs, self.name)
+        splittable = all(s.batched for s in sig.inputs)
+
+        use_records = transport == "records"
+        if transport == "auto":
+            exact = _tensors.json_exact(tensors)
+            small = rows <= RECORDS_MAX_ROWS
+            use_records = splittable and exact and (small or not self._client._binary_supported())
+        if use_records and not splittable:
+            raise InvalidInput(f"input of pipeline '{self.name}' has no batch dimension; records need one", "INVALID_REQUEST")
+
+        if not splittable:
+            size = rows
+        elif batch_size is not None:
+            size = batch_size
+        else:
+            row_bytes = sum(max(1, a.nbytes // max(1, a.shape[0])) for a in tensors.values())
+            size = max(1, min(DEFAULT_BATCH_ROWS, MAX_BATCH_BYTES // row_bytes))
+        starts = list(range(0, rows, size))
+        show = progress if progress is not None else len(starts) > 1
+
+        times: list[np.ndarray] = []
+        outputs: dict[str, list[np.ndarray]] = {}
+        bar = None
+        if show:
+            bar = _progress_bar()(total=rows, unit="rows", desc=f"infer {self.name}")
+        try:
+            for k, start in enumerate(starts):
+                stop = min(rows, start + size)
+                batch = {n: a[start:stop] for n, a in tensors.items()} if splittable else tensors
+                try:
+                    if use_records:
+                        t, outs = self._infer_records(batch, sig, stop - start, metadata, timeout)
+                    else:
+                        t, outs = self._infer_binary(batch, sig, stop - start, metadata, timeout)
+                except BettongError as e:
+                    if len(starts) == 1:
+                        raise
+                    where = f"batch {k + 1} of {len(starts)} (rows {start}-{stop - 1}; the rows before it were inferred)"
+                    raise type(e)(f"{where}: {e.message}", e.code, e.status) from None
+                times.append(t)
+                for name, arr in outs.items():
+                    outputs.setdefault(name, []).append(_tensors.per_row(arr, stop - start) if as_frame else arr)
+                if bar is not None:
+                    bar.update(stop - start)
+        finally:
+            if bar is not None:
+                bar.close()
+
+        if as_frame:
+            merged = {n: _concat(parts) for n, parts in outputs.items()}
+            return _tensors.results_frame(np.concatenate(times), tensors, merged, index)
+        return {n: _concat(parts) for n, parts in outputs.items()}
+
+    def _infer_binary(self, batch: _tensors.Tensors, sig: Signature, rows: int, metadata: Optional[Mapping[str, Any]],
+                      timeout: Optional[float]) -> tuple[np.ndarray, _tensors.Tensors]:
+        body, header_length = _tensors.encode_binary_request(batch, sig.inputs, metadata or {}, str(uuid.uuid4()))
+        sent = _now_ms()
+        resp = self._client._http.request(
+            "POST", f"/v2/models/{segment(self.name)}/infer", content=body, timeout=timeout,
+            headers={"content-type": "application/octet-stream", "inference-header-content-length": str(header_length)},
+        )
+        length = resp.headers.get("inference-header-content-length")
+        head, outs = _tensors.decode_infer_response(resp.content, int(length) if length is not None else None)
+        # OIP answers carry no time; should the server add one as a response parameter, it wins.
+        server_time = (head.get("parameters") or {}).get("time")
+        t = int(server_time) if isinstance(server_time, (int, float)) and not isinstance(server_time, bool) else sent
+        return np.full(rows, t, dtype=np.int64), outs
+
+    def _infer_records(self, batch: _tensors.Tensors, sig: Signature, rows: int, metadata: Optional[Mapping[str, Any]],
+                       timeout: Optional[float]) -> tuple[np.ndarray, _tensors.Tensors]:
+        names = [s.name for s in sig.inputs]
+        columns = [_tensors.to_json_values(batch[n]) for n in names]
+        records = [dict(zip(names, values)) for values in zip(*columns)]
+        body: Any = {"records": records, "metadata": dict(metadata)} if metadata else records
+        answer = self._client._http.json("POST", f"/v1/pipelines/{segment(self.name)}/infer", json_body=body,
+                                         timeout=timeout)
+        times = np.asarray([r.get("time", 0) for r in answer], dtype=np.int64)
+        outs: _tensors.Tensors = {}
+        for spec in sig.outputs:
+            key = f"out.{spec.name}"
+            if answer and key in answer[0]:
+                outs[spec.name] = _json_column([r.get(key) for r in answer], spec)
+        return times, outs
+
+    def infer_from_file(self, path: Union[str, os.PathLike[str]], *, format: Optional[str] = None,
+                        **kwargs: Any) -> pd.DataFrame:
+        """Reads a CSV, JSON (records, or JSON Lines), Arrow IPC (file or stream) or Parquet
+        file into a DataFrame and infers on it (see :meth:`infer` for ``kwargs``).
+
+        Args:
+            path: the file; its extension picks the format unless ``format`` is given
+                (``csv``, ``json``, ``jsonl``, ``arrow``, ``parquet``).
+        """
+        df = _files.read_frame(path, format)
+        result = self.infer(df, **kwargs)
+        assert isinstance(result, pd.DataFrame)
+        return result
+
+    # -- inference logs --------------------------------------------------------------------
+
+    def _flush_logs(self) -> None:
+        # The server writes inference logs in batches every 100 ms and its paged logs route does
+        # not wait for them, so rows inferred a moment ago would be missing. Its export route
+        # flushes first: asking it for an empty range makes the next page read what was just
+        # inferred. Harmless, and redundant once the logs route flushes too.
+        with self._client._http.stream("GET", f"/v1/pipelines/{segment(self.name)}/logs/export",
+                                       params={"start": "0", "end": "1"}) as resp:
+            resp.read()
+
+    def logs(self, start: Optional[TimeLike] = None, end: Optional[TimeLike] = None,
+             limit: Optional[int] = 100) -> pd.DataFrame:
+        """Inference log rows as a DataFrame: ``time`` (epoch ms), ``in.*``, ``out.*``, ``metadata.*``.
+
+        Without ``start``/``end`` the newest rows come first; with a range, rows are in
+        chronological order. Pages are read until ``limit`` rows are in hand.
+
+        Args:
+            start: first time included (epoch ms, datetime, Timestamp or ISO 8601).
+            end: first time excluded.
+            limit: most rows to return (default 100); ``None`` reads every matching row.
+        """
+        if limit is not None and limit < 1:
+            raise ValueError("limit must be at least 1 (or None for every row)")
+        self._flush_logs()
+        base = {"start": time_param(start), "end": time_param(end)}
+        records: list[dict[str, Any]] = []
+        cursor: Optional[str] = None
+        while True:
+            page_limit = MAX_LOG_PAGE if limit is None else min(MAX_LOG_PAGE, limit - len(records))
+            page = self._client._http.json("GET", f"/v1/pipelines/{segment(self.name)}/logs",
+                                           params={**base, "limit": page_limit, "cursor": cursor})
+            records.extend(page.get("records", []))
+            cursor = page.get("next_cursor")
+            if not cursor or (limit is not None and len(records) >= limit):
+                break
+        return self._logs_frame(records)
+
+    def _logs_frame(self, records: list[dict[str, Any]]) -> pd.DataFrame:
+        if not records:
+            return pd.DataFrame({"time": pd.Series([], dtype=np.int64)})
+        df = pd.DataFrame.from_records(records)
+        df["time"] = df["time"].astype(np.int64)
+        if "metadata.pipeline_version" not in df.columns:
+            return df
+        try:
+            signatures = {v.version: v.signature for v in self.versions()}
+        except BettongError:
+            return df
+        for version, positions in df.groupby("metadata.pipeline_version").indices.items():
+            sig = signatures.get(int(str(version)))
+            if sig is None:
+                continue
+            for prefix, specs in (("in.", sig.inputs), ("out.", sig.outputs)):
+                for spec in specs:
+                    col = prefix + spec.name
+                    if col not in df.columns:
+                        continue
+                    try:
+                        values = _json_column(df[col].iloc[positions].tolist(), spec)
+                    except (TypeError, ValueError):
+                        continue
+                    cells = _tensors.per_row(values, len(positions))
+                    if len(positions) == len(df):
+                        df[col] = cells
+                    else:
+                        df[col] = df[col].astype(object)
+                        at = list(df.columns).index(col)
+                        for p, cell in zip(positions, cells):
+                            df.iat[int(p), at] = cell
+        return df
+
+    def export_logs(self, path: Union[str, os.PathLike[str]], start: Optional[TimeLike] = None,
+                    end: Optional[TimeLike] = None) -> int:
+        """Streams every matching log row (chronological) to ``path`` as JSON Lines; returns the row count."""
+        n = 0
+        with self._client._http.stream("GET", f"/v1/pipelines/{segment(self.name)}/logs/export",
+                                       params={"start": time_param(start), "end": time_param(end)}) as resp, \
+                open(path, "wb") as f:
+            for chunk in resp.iter_bytes():
+                f.write(chunk)
+                n += chunk.count(b"\n")
+        return n
+
+    # -- display ---------------------------------------------------------------------------
+
+    def _title(self) -> str:
+        return f"Pipeline {self.name}"
+
+    def _fields(self) -> dict[str, Any]:
+        f: dict[str, Any] = {"name": self.name}
+        latest_steps: Optional[list[PipelineStep]] = None
+        try:
+            d = self._client._http.json("GET", f"/v1/pipelines/{segment(self.name)}")
+            latest = PipelineVersion.from_json(d["latest"])
+            dep = Deployment.from_json(d["deployment"])
+            latest_steps = list(latest.steps)
+            f.update({
+                "latest_version": latest.version, "versions": d.get("versions"),
+                "steps": [str(s) for s in latest.steps],
+                "inputs": [str(s) for s in latest.signature.inputs],
+                "outputs": [str(s) for s in latest.signature.outputs],
+                "status": dep.status, "deployed_version": dep.pipeline_version,
+            })
+            if dep.config:
+                f.update(dep.config)
+            if dep.error:
+                f["error"] = dep.error
+        except NotFound:
+            f["status"] = "not created yet: create() or deploy() makes version 1"
+        except BettongError as e:
+            f["status"] = f"unavailable ({e})"
+        if self._steps is not None and not _same_steps(self._steps, latest_steps):
+            f["draft steps"] = [str(s) for s in self._steps] or "(none)"
+        return f
+
+    def _row(self) -> dict[str, Any]:
+        s = self._summary
+        return {"name": self.name, "latest_version": s.get("latest_version"), "status": s.get("status"),
+                "deployed_version": s.get("deployed_version"), "created_at": s.get("created_at")}
+
+
+def _progress_bar() -> Any:
+    """tqdm's notebook widget inside Jupyter when ipywidgets is installed, else its text bar
+    (tqdm.auto would warn about the missing widgets on every call)."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+        in_kernel = shell is not None and "IPKernelApp" in shell.config
+    except ImportError:
+        in_kernel = False
+    if in_kernel:
+        try:
+            import ipywidgets  # noqa: F401
+            from tqdm.notebook import tqdm as notebook_tqdm
+
+            return notebook_tqdm
+        except ImportError:
+            pass
+    from tqdm import tqdm
+
+    return tqdm
+
+
+def _concat(parts: list[np.ndarray]) -> np.ndarray:
+    if len(parts) == 1:
+        return parts[0]
+    try:
+        return np.concatenate(parts)
+    except ValueError:
+        out = np.empty(len(parts), dtype=object)
+        for i, p in enumerate(parts):
+            out[i] = p
+        return out
+
+
+def _json_column(values: list[Any], spec: TensorSpec) -> np.ndarray:
+    """JSON values of one tensor, one per row, as an array of the tensor's dtype."""
+    return np.asarray(values, dtype=spec.numpy_dtype)
+
+
+def _same_steps(draft: Sequence[Step], latest: Optional[Sequence[PipelineStep]]) -> bool:
+    """Whether creating the draft would (most likely) give back the latest version."""
+    if latest is None or len(draft) != len(latest):
+        return False
+    return all(
+        (isinstance(d, ModelStep) and s.kind == "model" and d.model == s.model and d.version in (None, s.model_version))
+        or (isinstance(d, ServerStep) and d.step.to_dict() == s.to_dict())
+        for d, s in zip(draft, latest)
+    )
+
+
+class PipelineList(ResourceList[Pipeline]):
+    """Pipelines, by name, with their deployment state."""
+
+    title = "pipelines"
+    columns = ("name", "latest_version", "status", "deployed_version", "created_at")
