@@ -4,12 +4,16 @@
  * with 1 s windows, alerts to a loopback webhook that fails its first attempt, restart and pause.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { numericHistogram } from '../src/monitoring/binning.ts';
 import type { AssayDefinition } from '../src/sdk/index.ts';
-import { call, deployPipeline, expected, type TestServer, testServer } from './helpers.ts';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { ROOT, call, deployPipeline, expected, tempDir, type TestServer, testServer } from './helpers.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -319,5 +323,56 @@ describe('saved assays: scheduled, alerting, paused, restarted', () => {
     assert.ok(spec.paths['/v1/assays/preview'] && spec.paths['/v1/assays/{name}/results']);
     await s.client.deleteAssay('radius');
     assert.deepEqual(await s.client.listAssays(), []);
+  });
+});
+
+describe('bettong assay (CLI)', () => {
+  let s: TestServer;
+  const exec = promisify(execFile);
+  const bettong = async (...args: string[]) => (await exec(process.execPath, [path.join(ROOT, 'bin', 'bettong.mjs'), '--url', s.url, ...args])).stdout;
+  const json = async (...args: string[]) => JSON.parse(await bettong('--json', ...args));
+  let t: number[] = [];
+  const work = tempDir();
+
+  before(async () => {
+    s = await testServer();
+    await deployBc(s);
+    for (const batch of [rows(500, 11), rows(500, 12, 1.6)]) {
+      await s.client.inferRecords('bc', batch);
+      await sleep(30);
+    }
+    const logs = await waitFor(async () => {
+      const page = await s.client.logs('bc', { start: 0, limit: 2000 });
+      return page.records.length === 1000 && page;
+    }, '1000 logged rows');
+    t = [...new Set(logs.records.map((r) => r.time as number))];
+  });
+  after(() => s.close());
+
+  it('previews from a CSV baseline, saves, lists, shows results, pauses, resumes and deletes', async () => {
+    const csv = path.join(work, 'baseline.csv');
+    fs.writeFileSync(csv, `radius\n${rows(500, 13).map((r) => f32(r.input[0])).join('\n')}\n`);
+    const def = ['--pipeline', 'bc', '--column', 'in.input', '--index', '0', '--baseline-file', csv, '--baseline-column', 'radius'];
+    const width = String(t[1] - t[0]);
+    const p = await json('assay', 'preview', ...def, '--width', width, '--start', String(t[0]), '--to', String(t[1] + Number(width)));
+    assert.deepEqual(p.windows.map((w: any) => w.status), ['ok', 'alert']);
+    const human = await bettong('assay', 'preview', ...def, '--width', width, '--start', String(t[0]), '--to', String(t[1] + Number(width)));
+    assert.match(human, /WINDOW\s+START\s+END\s+ROWS\s+PSI\s+STATUS/);
+    assert.match(human, /alert/);
+    const a = await json('assay', 'create', 'radius', ...def, '--width', '1s', '--metric', 'sumdiff', '--warning', '0.05', '--alert', '0.3');
+    assert.equal(a.metric, 'sumdiff');
+    assert.deepEqual(a.definition.thresholds, { warning: 0.05, alert: 0.3, direction: 'above' });
+    assert.match(await bettong('assay', 'list'), /radius\s+bc\s+in\.input\[0\]\s+sumdiff\s+1s every 1s\s+active/);
+    await waitFor(async () => (await json('assay', 'results', 'radius')).length >= 1, 'a scheduled result');
+    assert.equal((await json('assay', 'pause', 'radius')).state, 'paused');
+    assert.match(await bettong('assay', 'resume', 'radius'), /assay radius is active; next window ends/);
+    assert.match(await bettong('assay', 'show', 'radius'), /thresholds: \{"warning":0.05,"alert":0.3/);
+    assert.equal((await json('assay', 'delete', 'radius')).deleted, 'radius');
+  });
+
+  it('fails with the server\'s code and a non-zero exit', async () => {
+    await assert.rejects(bettong('assay', 'preview', '--pipeline', 'bc', '--column', 'out.nope', '--baseline-values', '1,2', '--width', '1s'),
+      (e: any) => e.code === 1 && /UNKNOWN_COLUMN/.test(e.stderr));
+    await assert.rejects(bettong('assay', 'results', 'nope'), (e: any) => e.code === 1 && /ASSAY_NOT_FOUND/.test(e.stderr));
   });
 });

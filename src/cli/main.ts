@@ -4,6 +4,7 @@ import { BettongApiError, BettongClient } from '../sdk/index.ts';
 import { VERSION } from '../version.ts';
 import { inferCommands } from './commands/infer.ts';
 import { logCommands } from './commands/logs.ts';
+import { assayCommands } from './commands/assays.ts';
 import { modelCommands } from './commands/models.ts';
 import { pipelineCommands } from './commands/pipelines.ts';
 import type { Cli } from './context.ts';
@@ -39,6 +40,7 @@ modelCommands(program, cli);
 pipelineCommands(program, cli);
 inferCommands(program, cli);
 logCommands(program, cli);
+assayCommands(program, cli);
 
 try {
   await program.parseAsync();
