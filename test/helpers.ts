@@ -64,9 +64,9 @@ export function assertClose(actual: unknown[], want: unknown[], tol = 1e-5, what
   }
 }
 
-/** Polls until `check` returns a truthy value (bounded: 5 s). */
-export async function eventually<T>(check: () => Promise<T | undefined | false>, what = 'condition'): Promise<T> {
-  const deadline = Date.now() + 5000;
+/** Polls until `check` returns a truthy value (bounded: 5 s by default). */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, what = 'condition', timeoutMs = 5000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await check();
     if (v) return v;

@@ -4,15 +4,11 @@ import type { PipelineStep } from '../pipelines/index.ts';
 /** FNV-1a over the UTF-8 bytes, scaled to [0, 1): stable across processes and restarts. */
 export function unitHash(value: string): number {
   let h = 0x811c9dc5;
-  for (const b of Buffer.from(value, 'utf8')) {
-    h ^= b;
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
+  for (const b of Buffer.from(value, 'utf8')) h = Math.imul(h ^ b, 0x01000193);
   // One extra avalanche round so near-identical keys spread evenly.
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
   h ^= h >>> 13;
-  return h / 2 ** 32;
+  return (h >>> 0) / 2 ** 32;
 }
 
 /** Returns a function from a row's key value (or undefined) to an arm index. */

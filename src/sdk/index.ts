@@ -3,6 +3,7 @@
  * it too: `new BettongClient({ url: 'http://127.0.0.1:8080' })`.
  */
 import type { DeploymentConfig, DeploymentStatus, SwapRequest } from '../deployments/index.ts';
+import type { CompareGroup } from '../logs/compare.ts';
 import type { LogPage, LogQuery, LogRecord } from '../logs/query.ts';
 import type { PipelineSummary, PipelineVersion, StepSpec } from '../pipelines/index.ts';
 import type { ModelDetail, ModelSummary, ModelVersion } from '../registry/index.ts';
@@ -10,7 +11,7 @@ import type { ModelDetail, ModelSummary, ModelVersion } from '../registry/index.
 import type { AlertDelivery, AssayDefinition, AssayInfo, PreviewRequest, PreviewResult, StoredResult, WindowResult } from '../monitoring/index.ts';
 export type { AlertDelivery, AssayDefinition, AssayInfo, PreviewRequest, PreviewResult, StoredResult, WindowResult };
 
-export type { DeploymentConfig, DeploymentStatus, LogPage, LogRecord, ModelDetail, ModelSummary, ModelVersion, PipelineSummary, PipelineVersion, StepSpec, SwapRequest };
+export type { CompareGroup, DeploymentConfig, DeploymentStatus, LogPage, LogRecord, ModelDetail, ModelSummary, ModelVersion, PipelineSummary, PipelineVersion, StepSpec, SwapRequest };
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
 
@@ -168,6 +169,14 @@ export class BettongClient {
     const entries = { start: timeParam(q.start), end: timeParam(q.end), limit: q.limit?.toString(), cursor: q.cursor, anomaly: q.anomaly?.toString() };
     for (const [k, v] of Object.entries(entries)) if (v !== undefined) params.set(k, v);
     return this.json('GET', `/v1/pipelines/${encodeURIComponent(name)}/logs?${params}`);
+  }
+
+  /** Per arm / model version summaries over a time range, to pick a winner. */
+  compare(name: string, q: { start?: TimeLike; end?: TimeLike } = {}): Promise<{ pipeline: string; groups: CompareGroup[] }> {
+    const params = new URLSearchParams();
+    if (q.start !== undefined) params.set('start', timeParam(q.start)!);
+    if (q.end !== undefined) params.set('end', timeParam(q.end)!);
+    return this.json('GET', `/v1/pipelines/${encodeURIComponent(name)}/compare?${params}`);
   }
 
   /** Every matching record, page after page (a range reads chronologically). */

@@ -3,7 +3,7 @@ import { describeStep } from '../../pipelines/steps.ts';
 import type { StepSpec } from '../../sdk/index.ts';
 import { table } from '../format.ts';
 import type { Command } from 'commander';
-import type { Cli } from '../context.ts';
+import { type Cli, parseSince } from '../context.ts';
 
 /** Step options as given, in order: commander keeps one value per option, so they gather here. */
 type RawStep = { model?: string; ab?: string; shadow?: string; key?: string; map?: string; default?: string };
@@ -105,6 +105,18 @@ Steps run in the order the options are given:
     .action(async (name: string, o: { step: number; model: string; replace?: string }) => {
       const s = await client().swap(name, { step: o.step, ...ref(o.model), replace: o.replace });
       print(s, () => `pipeline ${s.pipeline}: now version ${s.pipeline_version} (${s.status}), swapped in ${s.swap_ms} ms`);
+    });
+  pipeline.command('compare <name>').description('compare arms / model versions from the logs: rows, outputs, latency, validation failures')
+    .option('--since <time>', 'start: ISO time, epoch ms, or a duration ago (10m, 2h, 1d)')
+    .option('--until <time>', 'end: ISO time or epoch ms')
+    .action(async (name: string, o: { since?: string; until?: string }) => {
+      const c = await client().compare(name, { start: o.since ? parseSince(o.since) : undefined, end: o.until });
+      const fmt = (x: number | null | undefined) => (x === null || x === undefined ? '' : Number(x.toPrecision(4)));
+      print(c, () => c.groups.map((g) => [
+        `${g.role} ${g.models}: ${g.rows} rows` + (g.latency_ms ? `, latency p50/p95/p99 ${fmt(g.latency_ms.p50)}/${fmt(g.latency_ms.p95)}/${fmt(g.latency_ms.p99)} ms` : '') +
+          (g.validation_failure_rate !== null ? `, validation failures ${(g.validation_failure_rate * 100).toFixed(1)}%` : '') + (g.errors ? `, ${g.errors} errors` : ''),
+        table(Object.entries(g.outputs).map(([output, s]) => ({ output, mean: fmt(s.mean), std: fmt(s.std), min: fmt(s.min), p50: fmt(s.p50), max: fmt(s.max) }))),
+      ].join('\n')).join('\n\n') || '(no logs in range)');
     });
   pipeline.command('undeploy <name>').description('stop serving a pipeline').action(async (name: string) => {
     const s = await client().undeploy(name);

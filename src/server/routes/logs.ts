@@ -1,6 +1,7 @@
 /** Inference log routes: paged queries and streaming export. */
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
+import { compare } from '../../logs/compare.ts';
 import { iterateLogs, queryLogs } from '../../logs/query.ts';
 import type { Platform } from '../../platform.ts';
 import { nameParam, parseTime, workspaceOf } from '../context.ts';
@@ -40,5 +41,18 @@ export const logRoutes = (p: Platform) => async (app: FastifyInstance) => {
       for await (const rec of iterateLogs(p.db, id, range)) yield `${JSON.stringify(rec)}\n`;
     }
     return reply.header('content-type', 'application/x-ndjson').send(Readable.from(lines()));
+  });
+
+  app.get<{ Params: { name: string }; Querystring: { start?: string; end?: string } }>('/v1/pipelines/:name/compare', {
+    schema: {
+      tags: ['logs'], params: nameParam,
+      querystring: { type: 'object', properties: { start: logQs.properties.start, end: logQs.properties.end } },
+      summary: 'Compare arms and model versions from the logs: rows, output summaries, latency p50/p95/p99, validation failure rate',
+    },
+  }, async (req) => {
+    const id = await p.pipelines.pipelineId(workspaceOf(req), req.params.name);
+    await p.logs.flush();
+    const range = { start: parseTime(req.query.start), end: parseTime(req.query.end) };
+    return { pipeline: req.params.name, ...range, groups: await compare(p.db, id, range) };
   });
 };
