@@ -86,6 +86,31 @@ describe('bettong CLI', () => {
       (e: any) => JSON.parse(e.stderr).code === 'INVALID_MODEL');
   });
 
+  it('builds experiments: JavaScript steps, A/B, shadow, validations, compare, swap', async () => {
+    await json('model', 'upload', 'bc', path.join(MODELS, 'breast_cancer_logreg.onnx'));
+    const js = await json('model', 'upload', 'mm', path.join(MODELS, '..', 'steps', 'mean_model.ts'));
+    assert.equal(js.runtime, 'js');
+    const pv = await json('pipeline', 'create', 'exp', '--ab', 'bc=3,mm=1', '--key', 'metadata.user', '--validation', 'positive=out.probabilities[0] >= 0');
+    assert.equal(pv.steps[0].kind, 'ab');
+    assert.deepEqual(pv.steps[0].arms.map((a: any) => [a.model, a.weight]), [['bc', 3], ['mm', 1]]);
+    assert.deepEqual(pv.validations, { positive: 'out.probabilities[0] >= 0' });
+    const sh = await json('pipeline', 'create', 'sh', '--shadow', 'bc,mm:1');
+    assert.deepEqual([sh.steps[0].champion.model, sh.steps[0].challengers[0].model], ['bc', 'mm']);
+    await json('pipeline', 'deploy', 'exp');
+    const rows = expected('breast_cancer_logreg').inputs.input.data as number[];
+    const file = path.join(work, 'bc.json');
+    fs.writeFileSync(file, JSON.stringify([0, 1, 2].map((i) => ({ input: rows.slice(i * 30, (i + 1) * 30) }))));
+    const out = await json('infer', 'exp', '--input', file);
+    assert.deepEqual(out.map((r: any) => r['anomaly.count']), [0, 0, 0]);
+    await new Promise((r) => setTimeout(r, 300));
+    const cmp = await json('pipeline', 'compare', 'exp');
+    assert.equal(cmp.groups.reduce((n: number, g: any) => n + g.rows, 0), 3);
+    assert.match(await bettong('pipeline', 'compare', 'exp'), /answer (bc|mm):1: \d+ rows, latency p50/);
+    const swapped = await json('pipeline', 'swap', 'exp', '--step', '1', '--model', 'mm');
+    assert.equal(swapped.pipeline_version, 2);
+    assert.match(await bettong('pipeline', 'versions', 'exp'), /ab\(bc:1\*3, mm:1\*1; key metadata.user\)[\s\S]*mm:1/);
+  });
+
   it('flushes the inference log on SIGTERM and restores deployments on the next start', async () => {
     const e = expected('digits_mlp');
     const flat = e.inputs.input.data as number[];
