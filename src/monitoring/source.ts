@@ -7,7 +7,7 @@
 import { type RawBuilder, sql } from 'kysely';
 import { fail } from '../errors/index.ts';
 import type { PipelineVersion } from '../pipelines/index.ts';
-import type { DB } from '../store/index.ts';
+import { type DB, sqliteOf } from '../store/index.ts';
 import { type Category, interiorBins } from './binning.ts';
 
 export interface ColumnRef {
@@ -51,9 +51,28 @@ export function resolveColumn(versions: PipelineVersion[], column: string, index
 
 const valueExpr = (c: ColumnRef) => sql`json_extract(${sql.ref(c.side)}, ${c.path})`;
 
+/**
+ * How to reach a pipeline's rows in [start, end). Rows are appended in about time order, so when
+ * they make up most of the rowid range they span, walking that range of the table in order (and
+ * filtering) beats looking each row up through the (pipeline_id, time) index.
+ */
+interface Scan { lo: number; hi: number; dense: boolean }
+
+async function planScan(db: DB, pipelineId: number, start: number, end: number): Promise<Scan> {
+  const r = await db.selectFrom('inference_logs').where('pipeline_id', '=', pipelineId).where('time', '>=', start).where('time', '<', end)
+    .select((eb) => [eb.fn.min('id').as('lo'), eb.fn.max('id').as('hi'), eb.fn.countAll().as('n')]).executeTakeFirstOrThrow();
+  const lo = Number(r.lo ?? 0);
+  const hi = Number(r.hi ?? -1);
+  return { lo, hi, dense: Number(r.n) >= 10_000 && Number(r.n) >= 0.5 * (hi - lo + 1) };
+}
+
 /** The target per log row in [start, end): a co-routine (LIMIT -1 keeps SQLite from inlining it), so json_extract runs once a row. */
-function values(c: ColumnRef, pipelineId: number, start: number, end: number): RawBuilder<unknown> {
-  return sql`(SELECT ${valueExpr(c)} AS v FROM inference_logs WHERE pipeline_id = ${pipelineId} AND time >= ${start} AND time < ${end} LIMIT -1)`;
+function values(c: ColumnRef, pipelineId: number, start: number, end: number, scan: Scan): RawBuilder<unknown> {
+  const v = valueExpr(c);
+  // The unary + keeps SQLite off the index for the dense plan: it walks the rowid range instead.
+  return scan.dense
+    ? sql`(SELECT ${v} AS v FROM inference_logs WHERE id BETWEEN ${scan.lo} AND ${scan.hi} AND +pipeline_id = ${pipelineId} AND +time >= ${start} AND +time < ${end} LIMIT -1)`
+    : sql`(SELECT ${v} AS v FROM inference_logs WHERE pipeline_id = ${pipelineId} AND time >= ${start} AND time < ${end} LIMIT -1)`;
 }
 
 /** A numeric value or NULL (missing, null for NaN, strings). */
@@ -86,7 +105,7 @@ export async function numericWindow(db: DB, pipelineId: number, c: ColumnRef, ed
   const bin = sql`CASE ${sql.join(whens, sql` `)} ELSE ${k + 1} END`;
   const q = sql<{ bin: number; n: number; nx: number; s: number | null; ss: number | null; lo: number | null; hi: number | null }>`
     SELECT bin, count(*) AS n, count(x) AS nx, sum(x) AS s, sum(x * x) AS ss, min(x) AS lo, max(x) AS hi
-    FROM (SELECT x, ${bin} AS bin FROM (SELECT ${numeric} AS x FROM ${values(c, pipelineId, start, end)} LIMIT -1))
+    FROM (SELECT x, ${bin} AS bin FROM (SELECT ${numeric} AS x FROM ${values(c, pipelineId, start, end, await planScan(db, pipelineId, start, end))} LIMIT -1))
     GROUP BY bin`;
   const rows = (await q.execute(db)).rows;
   const counts = new Array(k + 2).fill(0);
@@ -114,7 +133,7 @@ export async function numericWindow(db: DB, pipelineId: number, c: ColumnRef, ed
 export async function categoricalWindow(db: DB, pipelineId: number, c: ColumnRef, categories: Category[], start: number, end: number): Promise<number[]> {
   const whens = [sql`WHEN v IS NULL THEN 0`, ...categories.map((cat, i) => sql`WHEN v = ${cat} THEN ${i + 1}`)];
   const q = sql<{ bin: number; n: number }>`
-    SELECT bin, count(*) AS n FROM (SELECT CASE ${sql.join(whens, sql` `)} ELSE ${categories.length + 1} END AS bin FROM ${values(c, pipelineId, start, end)})
+    SELECT bin, count(*) AS n FROM (SELECT CASE ${sql.join(whens, sql` `)} ELSE ${categories.length + 1} END AS bin FROM ${values(c, pipelineId, start, end, await planScan(db, pipelineId, start, end))})
     GROUP BY bin`;
   const counts = new Array(categories.length + 2).fill(0);
   for (const r of (await q.execute(db)).rows) counts[r.bin] = Number(r.n);
@@ -123,7 +142,7 @@ export async function categoricalWindow(db: DB, pipelineId: number, c: ColumnRef
 
 /** Distinct values and their counts (a categorical baseline from the logs). */
 export async function distinctValues(db: DB, pipelineId: number, c: ColumnRef, start: number, end: number): Promise<Map<Category | null, number>> {
-  const q = sql<{ v: Category | null; n: number }>`SELECT v, count(*) AS n FROM ${values(c, pipelineId, start, end)} GROUP BY v LIMIT 100001`;
+  const q = sql<{ v: Category | null; n: number }>`SELECT v, count(*) AS n FROM ${values(c, pipelineId, start, end, await planScan(db, pipelineId, start, end))} GROUP BY v LIMIT 100001`;
   const out = new Map<Category | null, number>();
   for (const r of (await q.execute(db)).rows) {
     const v = typeof r.v === 'number' || typeof r.v === 'string' ? r.v : null;
@@ -151,8 +170,15 @@ export class FloatBuffer {
 /** Every value over [start, end) streamed into a Float64Array; NaN for missing / non-numeric. */
 export async function numericValues(db: DB, pipelineId: number, c: ColumnRef, start: number, end: number): Promise<Float64Array> {
   const out = new FloatBuffer();
-  const q = db.selectFrom(values(c, pipelineId, start, end).as('t')).select(sql<number | null>`${numeric}`.as('x'));
-  for await (const r of q.stream(10_000)) out.push(r.x ?? NaN);
+  const q = db.selectFrom(values(c, pipelineId, start, end, await planScan(db, pipelineId, start, end)).as('t')).select(sql<number | null>`${numeric}`.as('x'));
+  const conn = sqliteOf(db);
+  if (conn) {
+    // One plucked number per row straight from better-sqlite3: no row objects at all.
+    const { sql: text, parameters } = q.compile();
+    for (const x of conn.prepare(text).pluck().iterate(...parameters) as IterableIterator<number | null>) out.push(x ?? NaN);
+  } else {
+    for await (const r of q.stream(10_000)) out.push(r.x ?? NaN);
+  }
   return out.view();
 }
 

@@ -23,6 +23,10 @@ const migrations: Record<string, Migration> = {
 
 export const DEFAULT_WORKSPACE_ID = 1;
 
+const connections = new WeakMap<DB, SQLite.Database>();
+/** The SQLite connection under a store: for reads that stream one column, which Kysely would wrap row by row. */
+export const sqliteOf = (db: DB): SQLite.Database | undefined => connections.get(db);
+
 export async function openStore(dataDir: string): Promise<DB> {
   fs.mkdirSync(dataDir, { recursive: true });
   const sqlite = new SQLite(path.join(dataDir, 'bettong.sqlite'));
@@ -33,6 +37,7 @@ export async function openStore(dataDir: string): Promise<DB> {
   sqlite.pragma('foreign_keys = ON');
   sqlite.pragma('busy_timeout = 5000');
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  connections.set(db, sqlite);
   // Unordered: a data dir made while a later-numbered migration landed first still takes the earlier one.
   const { error } = await new Migrator({ db, provider: { getMigrations: async () => migrations }, allowUnorderedMigrations: true }).migrateToLatest();
   if (error) throw error;
