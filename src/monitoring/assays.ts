@@ -210,7 +210,8 @@ export class AssayService {
     try {
       await this.db.insertInto('assays').values({
         workspace_id: workspaceId, pipeline_id: p.pipelineId, name, definition: JSON.stringify(p.def), profile: JSON.stringify(p.profile),
-        baseline_sample: p.sample.length > 0 ? sampleToBlob(p.sample) : null, state: 'active', next_window: next, created_at: now, updated_at: now,
+        // the sorted baseline values are kept only for the metrics that need the sample (KS, Wasserstein)
+        baseline_sample: SAMPLE_METRICS.includes(p.def.metric) && p.sample.length > 0 ? sampleToBlob(p.sample) : null, state: 'active', next_window: next, created_at: now, updated_at: now,
       }).execute();
     } catch (e) {
       if (/UNIQUE/.test((e as Error).message)) fail('ASSAY_EXISTS', `assay '${name}' already exists`);

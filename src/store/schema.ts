@@ -86,7 +86,7 @@ export interface AssayTable {
   definition: string;
   /** JSON BaselineProfile: binning, counts, proportions, summary statistics */
   profile: string;
-  /** Sorted numeric baseline values, float64 little-endian (for KS and Wasserstein); null when categorical */
+  /** Sorted numeric baseline values, float64 little-endian, for metrics ks and wasserstein; null otherwise */
   baseline_sample: Buffer | null;
   /** 'active' | 'paused' */
   state: string;
