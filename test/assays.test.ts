@@ -270,6 +270,18 @@ describe('saved assays: scheduled, alerting, paused, restarted', () => {
     await s.client.deleteAssay('down');
   });
 
+  it('runs a KS assay from the stored baseline sample', async () => {
+    await s.client.createAssay('ks', {
+      pipeline: 'bc', target: { column: 'in.input', index: 0 }, baseline: { values: [...values, null] }, window: { width: '1s' }, metric: 'ks',
+    });
+    await s.client.inferRecords('bc', rows(150, 10, 1.6));
+    const r = await waitFor(async () => (await s.client.assayResults('ks')).find((x) => x.count > 0), 'a KS window with rows');
+    assert.equal(r.metrics.ks!.method, 'exact');
+    assert.ok(r.pvalue! < 0.05 && r.status === 'alert', `p ${r.pvalue}`);
+    assert.equal(r.score, r.metrics.ks!.statistic);
+    await s.client.deleteAssay('ks');
+  });
+
   it('pauses and resumes: nothing runs while paused, and resuming skips the paused windows', async () => {
     const paused = await s.client.pauseAssay('radius');
     assert.equal(paused.state, 'paused');
