@@ -238,3 +238,20 @@ export function putRows(target: Tensor, part: Tensor, rows: ArrayLike<number>): 
     else (target.data as Float64Array).set((part.data as Float64Array).subarray(i * rowSize, (i + 1) * rowSize), to);
   }
 }
+
+/** Stacks tensors of one name along their first dimension (rows). */
+export function concatRows(parts: Tensor[]): Tensor {
+  if (parts.length === 1) return parts[0];
+  const rows = parts.reduce((n, t) => n + t.shape[0], 0);
+  const shape = [rows, ...parts[0].shape.slice(1)];
+  const out = allocate(parts[0].datatype, elementCount(shape));
+  let at = 0;
+  for (const p of parts) {
+    if (Array.isArray(out)) for (const v of p.data as string[]) out[at++] = v;
+    else {
+      (out as Float64Array).set(p.data as Float64Array, at);
+      at += p.data.length;
+    }
+  }
+  return { name: parts[0].name, datatype: parts[0].datatype, shape, data: out };
+}

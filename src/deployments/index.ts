@@ -3,15 +3,20 @@
  * and the live runners are kept in memory. On start the stored state is restored.
  */
 import { fail } from '../errors/index.ts';
-import { ModelPool, PipelineRunner } from '../inference/runner.ts';
+import { Batcher } from '../inference/batcher.ts';
+import { type Artifacts, type LoadOptions, loadRunner } from '../inference/load.ts';
+import { ReplicaPool } from '../inference/replicas.ts';
+import type { Runner } from '../inference/runner.ts';
 import { type ModelRef, type PipelineService, type PipelineVersion, stepModels } from '../pipelines/index.ts';
 import type { ModelRegistry } from '../registry/index.ts';
-import { getRuntime, type Model } from '../runtimes/index.ts';
 import type { DB } from '../store/index.ts';
 import { compileRules, type Rule } from '../validations/index.ts';
 
 export interface DeploymentConfig {
-  /** Loaded instances of every model in the pipeline, used in turn. */
+  /**
+   * Inference workers: N worker threads, each running the whole pipeline, so a deployment
+   * uses N cores; 0 runs the pipeline in the server's own thread (least latency for tiny models).
+   */
   replicas: number;
   /** Threads each instance may use for one prediction. */
   threads: number;
@@ -19,6 +24,10 @@ export interface DeploymentConfig {
   step_timeout_ms: number;
   /** Longest the log waits for a shadow challenger; it never delays the answer. */
   shadow_timeout_ms: number;
+  /** Dynamic batching: most rows in one coalesced run (1: off). */
+  max_batch_size: number;
+  /** Dynamic batching: longest a request waits for others to join its run. */
+  max_delay_ms: number;
 }
 
 export interface DeploymentStatus {
@@ -36,7 +45,7 @@ export interface LiveDeployment {
   name: string;
   version: PipelineVersion;
   config: DeploymentConfig;
-  runner: PipelineRunner;
+  runner: Runner;
   rules: Rule[];
 }
 
@@ -50,14 +59,18 @@ export interface SwapRequest {
   replace?: string;
 }
 
-export const DEFAULT_CONFIG: DeploymentConfig = { replicas: 1, threads: 1, step_timeout_ms: 5000, shadow_timeout_ms: 10_000 };
+export const DEFAULT_CONFIG: DeploymentConfig = {
+  replicas: 1, threads: 1, step_timeout_ms: 5000, shadow_timeout_ms: 10_000, max_batch_size: 1, max_delay_ms: 2,
+};
 
 function checkConfig(c: Partial<DeploymentConfig>): DeploymentConfig {
   const given = Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
   const config = { ...DEFAULT_CONFIG, ...given };
-  for (const [k, max] of [['replicas', 64], ['threads', 64], ['step_timeout_ms', 600_000], ['shadow_timeout_ms', 600_000]] as const) {
+  const limits = [['replicas', 0, 64], ['threads', 1, 64], ['step_timeout_ms', 1, 600_000], ['shadow_timeout_ms', 1, 600_000],
+    ['max_batch_size', 1, 65_536], ['max_delay_ms', 0, 10_000]] as const;
+  for (const [k, min, max] of limits) {
     const v = config[k];
-    if (!Number.isInteger(v) || v < 1 || v > max) fail('INVALID_REQUEST', `${k} must be an integer in [1, ${max}], got ${v}`);
+    if (!Number.isInteger(v) || v < min || v > max) fail('INVALID_REQUEST', `${k} must be an integer in [${min}, ${max}], got ${v}`);
   }
   return config;
 }
@@ -70,28 +83,20 @@ export class DeploymentService {
 
   constructor(private readonly db: DB, private readonly pipelines: PipelineService, private readonly registry: ModelRegistry) {}
 
-  private async load(version: PipelineVersion, config: DeploymentConfig): Promise<PipelineRunner> {
-    const pools = new Map<number, ModelPool>();
-    try {
-      for (const ref of version.steps.flatMap(stepModels)) {
-        if (pools.has(ref.model_version_id)) continue;
-        const mv = await this.registry.getVersionById(ref.model_version_id);
-        const runtime = getRuntime(mv.runtime);
-        const bytes = this.registry.readArtifact(mv);
-        const replicas: Model[] = [];
-        pools.set(ref.model_version_id, new ModelPool(ref, replicas));
-        for (let i = 0; i < config.replicas; i++) {
-          replicas.push(await runtime.load(bytes, { intraOpThreads: config.threads, timeoutMs: config.step_timeout_ms }));
-        }
-      }
-    } catch (e) {
-      await Promise.all([...pools.values()].flatMap((p) => p.replicas.map((m) => m.dispose())));
-      throw e;
+  private async load(version: PipelineVersion, config: DeploymentConfig): Promise<Runner> {
+    const artifacts: Artifacts = new Map();
+    for (const ref of version.steps.flatMap(stepModels)) {
+      const mv = await this.registry.getVersionById(ref.model_version_id);
+      artifacts.set(mv.id, { runtime: mv.runtime, bytes: this.registry.readArtifact(mv) });
     }
-    return new PipelineRunner(version, pools, config.shadow_timeout_ms);
+    const opts: LoadOptions = { instances: 1, threads: config.threads, stepTimeoutMs: config.step_timeout_ms, shadowTimeoutMs: config.shadow_timeout_ms };
+    const runner = config.replicas === 0
+      ? await loadRunner(version, artifacts, opts)
+      : await ReplicaPool.start(version, artifacts, opts, config.replicas);
+    return config.max_batch_size > 1 ? new Batcher(runner, config) : runner;
   }
 
-  private liveOf(workspaceId: number, pipelineId: number, name: string, version: PipelineVersion, config: DeploymentConfig, runner: PipelineRunner): LiveDeployment {
+  private liveOf(workspaceId: number, pipelineId: number, name: string, version: PipelineVersion, config: DeploymentConfig, runner: Runner): LiveDeployment {
     return { workspaceId, pipelineId, name, version, config, runner, rules: compileRules(version.validations, version.signature) };
   }
 

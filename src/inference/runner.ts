@@ -48,6 +48,14 @@ export interface RunContext {
   metadata: Record<string, unknown>;
 }
 
+/** What a deployment runs requests on: in this thread, in replica workers, or behind a batcher. */
+export interface Runner {
+  readonly version: PipelineVersion;
+  run(inputs: Batch, ctx?: RunContext): Promise<RunResult>;
+  /** Releases the models once the requests already running have finished. */
+  retire(): Promise<void>;
+}
+
 /** The loaded instances of one model version, used in turn. */
 export class ModelPool {
   private next = 0;
@@ -75,7 +83,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
     .finally(() => clearTimeout(timer));
 }
 
-export class PipelineRunner {
+export class PipelineRunner implements Runner {
   private inFlight = 0;
   private idle: (() => void) | undefined;
 
