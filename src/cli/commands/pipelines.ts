@@ -90,12 +90,14 @@ Steps run in the order the options are given:
   });
   pipeline.command('deploy <name>').description('deploy a pipeline version (latest by default)')
     .option('--version <n>', 'pipeline version', int('version'))
-    .option('--replicas <n>', 'model instances per step', int('replicas'))
+    .option('--replicas <n>', 'inference worker threads (0: in the server thread)', (v: string) => (v === '0' ? 0 : int('replicas')(v)))
     .option('--threads <n>', 'threads per model instance', int('threads'))
     .option('--step-timeout <ms>', 'longest a JavaScript step may take per call', int('step timeout'))
-    .action(async (name: string, o: { version?: number; replicas?: number; threads?: number; stepTimeout?: number }) => {
-      const { stepTimeout, ...rest } = o;
-      const s = await client().deploy(name, { ...rest, step_timeout_ms: stepTimeout });
+    .option('--max-batch-size <rows>', 'dynamic batching: most rows per coalesced run (1: off)', int('max batch size'))
+    .option('--max-delay <ms>', 'dynamic batching: longest wait for company', (v: string) => (v === '0' ? 0 : int('max delay')(v)))
+    .action(async (name: string, o: { version?: number; replicas?: number; threads?: number; stepTimeout?: number; maxBatchSize?: number; maxDelay?: number }) => {
+      const { stepTimeout, maxBatchSize, maxDelay, ...rest } = o;
+      const s = await client().deploy(name, { ...rest, step_timeout_ms: stepTimeout, max_batch_size: maxBatchSize, max_delay_ms: maxDelay });
       print(s, () => `pipeline ${s.pipeline} version ${s.pipeline_version}: ${s.status} (replicas ${s.config?.replicas})`);
     });
   pipeline.command('swap <name>').description('hot swap or promote: replace a step (or one arm of it) in the running pipeline')

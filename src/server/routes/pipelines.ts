@@ -1,8 +1,9 @@
 /** Pipeline and deployment routes. */
 import type { FastifyInstance } from 'fastify';
 import type { PipelineSpec } from '../../pipelines/index.ts';
-import type { SwapRequest } from '../../deployments/index.ts';
+import type { DeploymentConfig, SwapRequest } from '../../deployments/index.ts';
 import type { Platform } from '../../platform.ts';
+import { noteAudit } from '../auth.ts';
 import { nameParam, workspaceOf } from '../context.ts';
 
 const modelRef = {
@@ -50,15 +51,18 @@ const deployBody = {
   additionalProperties: false,
   properties: {
     version: { type: 'integer', minimum: 1 },
-    replicas: { type: 'integer', minimum: 1, maximum: 64 },
+    replicas: { type: 'integer', minimum: 0, maximum: 64, description: 'inference worker threads (0: in the server thread)' },
     threads: { type: 'integer', minimum: 1, maximum: 64 },
     step_timeout_ms: { type: 'integer', minimum: 1, maximum: 600000 },
     shadow_timeout_ms: { type: 'integer', minimum: 1, maximum: 600000 },
+    max_batch_size: { type: 'integer', minimum: 1, maximum: 65536, description: 'dynamic batching: most rows per coalesced run (1: off)' },
+    max_delay_ms: { type: 'integer', minimum: 0, maximum: 10000, description: 'dynamic batching: longest wait for company' },
   },
 } as const;
 
 export const pipelineRoutes = (p: Platform) => async (app: FastifyInstance) => {
   app.post<{ Body: { name: string } & PipelineSpec }>('/v1/pipelines', {
+    config: { permission: 'pipeline:write', audit: 'pipeline.create' },
     schema: { tags: ['pipelines'], summary: 'Create a pipeline, or a new version of it when its steps or validations changed', body: createBody },
   }, async (req, reply) => {
     const { name, ...spec } = req.body;
@@ -66,11 +70,12 @@ export const pipelineRoutes = (p: Platform) => async (app: FastifyInstance) => {
     return reply.status(created ? 201 : 200).send({ ...version, created });
   });
 
-  app.get('/v1/pipelines', { schema: { tags: ['pipelines'], summary: 'List pipelines' } }, async (req) => ({
+  app.get('/v1/pipelines', { config: { permission: 'pipeline:read' }, schema: { tags: ['pipelines'], summary: 'List pipelines' } }, async (req) => ({
     pipelines: await p.pipelines.list(workspaceOf(req)),
   }));
 
   app.get<{ Params: { name: string } }>('/v1/pipelines/:name', {
+    config: { permission: 'pipeline:read' },
     schema: { tags: ['pipelines'], summary: 'A pipeline: latest version and deployment', params: nameParam },
   }, async (req) => {
     const ws = workspaceOf(req);
@@ -79,36 +84,51 @@ export const pipelineRoutes = (p: Platform) => async (app: FastifyInstance) => {
   });
 
   app.get<{ Params: { name: string } }>('/v1/pipelines/:name/versions', {
+    config: { permission: 'pipeline:read' },
     schema: { tags: ['pipelines'], summary: 'All versions of a pipeline', params: nameParam },
   }, async (req) => ({ versions: await p.pipelines.versions(workspaceOf(req), req.params.name) }));
 
   app.get<{ Params: { name: string; version: number } }>('/v1/pipelines/:name/versions/:version', {
+    config: { permission: 'pipeline:read' },
     schema: {
       tags: ['pipelines'], summary: 'One pipeline version',
       params: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'integer', minimum: 1 } }, required: ['name', 'version'] },
     },
   }, async (req) => p.pipelines.getVersion(workspaceOf(req), req.params.name, req.params.version));
 
-  app.post<{ Params: { name: string }; Body: { version?: number; replicas?: number; threads?: number; step_timeout_ms?: number; shadow_timeout_ms?: number } | undefined }>('/v1/pipelines/:name/deploy', {
+  app.post<{ Params: { name: string }; Body: { version?: number } & Partial<DeploymentConfig> | undefined }>('/v1/pipelines/:name/deploy', {
+    config: { permission: 'deployment:write', audit: 'pipeline.deploy' },
     schema: { tags: ['pipelines'], summary: 'Deploy a pipeline version (the latest by default)', params: nameParam, body: deployBody },
-  }, async (req) => p.deployments.deploy(workspaceOf(req), req.params.name, req.body ?? {}));
+  }, async (req) => {
+    const status = await p.deployments.deploy(workspaceOf(req), req.params.name, req.body ?? {});
+    noteAudit(req, { detail: { version: status.pipeline_version } });
+    return status;
+  });
 
   app.post<{ Params: { name: string }; Body: SwapRequest }>('/v1/pipelines/:name/swap', {
+    config: { permission: 'deployment:write', audit: 'pipeline.swap' },
     schema: {
       tags: ['pipelines'], params: nameParam, body: swapBody,
       summary: 'Hot swap or promote: a new version with one step (or one arm of it) replaced, deployed in place without dropping requests',
     },
-  }, async (req) => p.deployments.swap(workspaceOf(req), req.params.name, req.body));
+  }, async (req) => {
+    const status = await p.deployments.swap(workspaceOf(req), req.params.name, req.body);
+    const { step, model, version, replace } = req.body;
+    noteAudit(req, { detail: { step, model, model_version: version ?? null, replace: replace ?? null, pipeline_version: status.pipeline_version } });
+    return status;
+  });
 
   app.post<{ Params: { name: string } }>('/v1/pipelines/:name/undeploy', {
+    config: { permission: 'deployment:write', audit: 'pipeline.undeploy' },
     schema: { tags: ['pipelines'], summary: 'Undeploy a pipeline', params: nameParam },
   }, async (req) => p.deployments.undeploy(workspaceOf(req), req.params.name));
 
   app.get<{ Params: { name: string } }>('/v1/pipelines/:name/deployment', {
+    config: { permission: 'pipeline:read' },
     schema: { tags: ['pipelines'], summary: 'Deployment status of a pipeline', params: nameParam },
   }, async (req) => p.deployments.status(workspaceOf(req), req.params.name));
 
-  app.get('/v1/deployments', { schema: { tags: ['pipelines'], summary: 'List deployments' } }, async (req) => ({
+  app.get('/v1/deployments', { config: { permission: 'pipeline:read' }, schema: { tags: ['pipelines'], summary: 'List deployments' } }, async (req) => ({
     deployments: await p.deployments.list(workspaceOf(req)),
   }));
 };
