@@ -5,6 +5,7 @@ a bundled dataset and exported with skl2onnx.
 """
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -45,9 +46,14 @@ def server() -> Iterator[Server]:
     port = free_port()
     log_path = tmp / "server.log"
     log_file = open(log_path, "wb")
+    # Nothing from the caller's BETTONG_* settings leaks in; every port the server opens is a
+    # free one (BETTONG_GRPC_PORT: servers with OIP over gRPC default it to 8081, and the OIP
+    # client tests run a server of their own in the same session).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BETTONG_")}
+    env["BETTONG_GRPC_PORT"] = str(free_port())
     proc = subprocess.Popen(
         ["node", "bin/bettong.mjs", "serve", "--data-dir", str(tmp / "data"), "--port", str(port)],
-        cwd=REPO_ROOT, stdout=log_file, stderr=subprocess.STDOUT,
+        cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,
     )
     srv = Server(f"http://127.0.0.1:{port}", proc, log_path)
     try:

@@ -7,7 +7,7 @@ import pytest
 
 import bettong
 from bettong import errors
-from bettong.errors import BettongError, Conflict, ConnectionFailed, InvalidInput, NotFound
+from bettong.errors import BettongError, Conflict, ConnectionFailed, InvalidInput, NotFound, Unauthorized
 
 from sdk_support import fixture_model, free_port
 
@@ -106,7 +106,7 @@ def test_server_refusals_are_invalid_input(client: bettong.Client, unique: str) 
     assert (e.value.code, e.value.status) == ("INVALID_NAME", 400)
     model = client.upload_model(f"ok-{unique}", fixture_model("add_mul"))
     with pytest.raises(InvalidInput) as e:
-        client.build_pipeline(f"p-{unique}").add_model_step(model).deploy(replicas=0)
+        client.build_pipeline(f"p-{unique}").add_model_step(model).deploy(replicas=-1)
     assert (e.value.code, e.value.status) == ("INVALID_REQUEST", 400)
     _assert_clean(e.value)
     assert client.list_models()  # the server keeps serving
@@ -147,7 +147,13 @@ def test_token_is_sent_as_bearer(server, monkeypatch) -> None:
         assert c.url == server.url
         assert c._http._client.headers["authorization"] == "Bearer from-env"
         assert "from-env" not in repr(c)
-        c.list_models()  # today's server ignores tokens; the request still works
+        # A token the server never gave out: a server without access control ignores it, one
+        # with access control refuses it as Unauthorized (401) with its code, not an HTTP dump.
+        try:
+            c.list_models()
+        except Unauthorized as e:
+            assert e.status == 401 and e.code
+            _assert_clean(e)
     with bettong.Client(server.url, token="explicit") as c:
         assert c._http._client.headers["authorization"] == "Bearer explicit"
     monkeypatch.delenv("BETTONG_TOKEN")
