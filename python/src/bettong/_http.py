@@ -51,6 +51,7 @@ class Http:
         self._client = httpx.Client(base_url=url, headers=headers, timeout=timeout)
 
     def close(self) -> None:
+        """Closes the pooled connections."""
         self._client.close()
 
     def _send(self, request: httpx.Request, stream: bool = False) -> httpx.Response:
