@@ -31,6 +31,7 @@ program.command('serve')
   .addOption(new Option('--data-dir <dir>', 'where the SQLite database and artifacts live').env('BETTONG_DATA_DIR').default('./bettong-data'))
   .addOption(new Option('--host <host>', 'address to bind').env('BETTONG_HOST').default('127.0.0.1'))
   .addOption(new Option('--port <port>', 'port to listen on').env('BETTONG_PORT').default('8080'))
+  .addOption(new Option('--grpc-port <port>', 'port for the Open Inference Protocol over gRPC (default 8081; 0 when --port is 0: a free one)').env('BETTONG_GRPC_PORT'))
   .option('--body-limit <mb>', 'largest request body in MiB (model uploads excepted)', '64')
   .option('--demo', 'register and deploy the sample digits model as pipeline "digits"')
   .action(serve);

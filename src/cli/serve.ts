@@ -17,12 +17,15 @@ async function deployDemo(p: Platform): Promise<void> {
   if (status.status !== 'running') await p.deployments.deploy(ws, 'digits');
 }
 
-export async function serve(o: { dataDir: string; host: string; port: string; bodyLimit: string; demo?: boolean }): Promise<void> {
+export async function serve(o: { dataDir: string; host: string; port: string; grpcPort?: string; bodyLimit: string; demo?: boolean }): Promise<void> {
+  const grpcPort = o.grpcPort !== undefined ? Number(o.grpcPort) : Number(o.port) === 0 ? 0 : 8081;
+  if (!Number.isInteger(grpcPort) || grpcPort < 0 || grpcPort > 65535) throw new Error(`--grpc-port must be a port number, got '${o.grpcPort}'`);
   const server = await startServer({
-    dataDir: path.resolve(o.dataDir), host: o.host, port: Number(o.port), bodyLimit: Number(o.bodyLimit) * 1024 * 1024,
+    dataDir: path.resolve(o.dataDir), host: o.host, port: Number(o.port), grpcPort, bodyLimit: Number(o.bodyLimit) * 1024 * 1024,
   });
   if (o.demo) await deployDemo(server.platform);
   console.log(`bettong listening on ${server.url} (data in ${path.resolve(o.dataDir)})`);
+  console.log(`OIP gRPC (inference.GRPCInferenceService) on ${server.grpcAddress}`);
   if (o.demo) {
     console.log(`sample pipeline "digits" deployed; try:\n  curl -s ${server.url}/v2/models/digits\n` +
       `  curl -s -X POST ${server.url}/v1/pipelines/digits/infer -H 'content-type: application/json' ` +
