@@ -1,6 +1,7 @@
-/** The data scientist's route: records JSON in (a DataFrame's rows), records out. */
+/** The data scientist's route: records JSON (a DataFrame's rows) or an Arrow IPC table in, the same out. */
 import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import { ARROW_FILE, ARROW_STREAM, answerFormat, decodeArrow, resultToTable, writeArrow } from '../../codecs/arrow.ts';
 import { decodeRecords, encodeRecords } from '../../codecs/records.ts';
 import { fail } from '../../errors/index.ts';
 import type { Platform } from '../../platform.ts';
@@ -9,22 +10,40 @@ import { nameParam, workspaceOf } from '../context.ts';
 type Body = unknown[] | { records: unknown[]; metadata?: Record<string, unknown> };
 
 export const recordsRoutes = (p: Platform) => async (app: FastifyInstance) => {
-  app.post<{ Params: { name: string }; Body: Body }>('/v1/pipelines/:name/infer', {
+  // Arrow IPC bodies arrive as Buffers; registered here, so only this route group takes them.
+  app.addContentTypeParser([ARROW_STREAM, ARROW_FILE], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.post<{ Params: { name: string }; Body: Body | Buffer }>('/v1/pipelines/:name/infer', {
     schema: {
       tags: ['inference'], params: nameParam,
       summary: 'Infer on records (pandas to_json(orient="records")): returns rows with time, in.*, out.*',
-      description: 'The body is an array of row objects, or {"records": [...], "metadata": {...}} to log request metadata.',
+      description: 'The body is an array of row objects, or {"records": [...], "metadata": {...}} to log request metadata; ' +
+        `or an Arrow IPC table (${ARROW_STREAM} or ${ARROW_FILE}) whose columns are the pipeline inputs, answered in Arrow ` +
+        '(the Accept header may ask for either Arrow format, or JSON).',
     },
-  }, async (req) => {
+  }, async (req, reply) => {
     const body = req.body;
-    const rows = Array.isArray(body) ? body : body && typeof body === 'object' ? body.records : undefined;
-    if (!Array.isArray(rows)) fail('INVALID_REQUEST', 'body must be an array of records or {"records": [...]}');
-    const metadata = !Array.isArray(body) && body?.metadata && typeof body.metadata === 'object' ? body.metadata : {};
+    const arrow = Buffer.isBuffer(body);
+    let rows: unknown[] = [];
+    let metadata: Record<string, unknown> = {};
+    if (!arrow) {
+      const given = Array.isArray(body) ? body : body && typeof body === 'object' ? body.records : undefined;
+      rows = Array.isArray(given) ? given : fail('INVALID_REQUEST', 'body must be an array of records or {"records": [...]}');
+      metadata = !Array.isArray(body) && body?.metadata && typeof body.metadata === 'object' ? body.metadata : {};
+    }
     const deployment = await p.deployments.get(workspaceOf(req), req.params.name);
-    const inputs = decodeRecords(rows, deployment.version.signature.inputs);
+    const specs = deployment.version.signature.inputs;
+    const inputs = arrow ? decodeArrow(body, specs) : decodeRecords(rows, specs);
     const result = await p.inference.run(deployment, inputs, { requestId: crypto.randomUUID(), metadata });
-    const out = encodeRecords(result.time, result.inputs, result.outputs);
     const rules = deployment.rules.map((r) => r.name);
+    const format = answerFormat(req.headers['content-type'], req.headers.accept);
+    if (format) {
+      const validations = rules.length ? { rules, anomalies: result.anomalies } : undefined;
+      const bytes = writeArrow(resultToTable({ ...result, validations }), format);
+      void reply.header('content-type', format === 'file' ? ARROW_FILE : ARROW_STREAM);
+      return reply.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    }
+    const out = encodeRecords(result.time, result.inputs, result.outputs);
     if (rules.length) {
       out.forEach((row, i) => {
         const broken = result.anomalies[i];
