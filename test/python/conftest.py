@@ -54,8 +54,10 @@ def _post_json(url: str, payload: dict) -> dict:
 
 
 class BettongServer:
-    def __init__(self, port: int, proc: subprocess.Popen, log_path: Path):
+    def __init__(self, port: int, grpc_port: int, proc: subprocess.Popen, log_path: Path):
         self.port = port
+        self.grpc_port = grpc_port
+        self.grpc_host_port = f"127.0.0.1:{grpc_port}"  # what tritonclient.grpc wants
         self.proc = proc
         self.log_path = log_path
         self.host_port = f"127.0.0.1:{port}"  # what tritonclient wants
@@ -69,15 +71,19 @@ class BettongServer:
 def bettong():
     data_dir = Path(tempfile.mkdtemp(prefix="bettong-pytest-"))
     port = _free_port()
+    grpc_port = _free_port()
+    while grpc_port == port:
+        grpc_port = _free_port()
     log_path = data_dir / "server.log"
     log_file = open(log_path, "wb")
     proc = subprocess.Popen(
-        ["node", "bin/bettong.mjs", "serve", "--data-dir", str(data_dir / "data"), "--port", str(port)],
+        ["node", "bin/bettong.mjs", "serve", "--data-dir", str(data_dir / "data"), "--port", str(port),
+         "--grpc-port", str(grpc_port)],
         cwd=REPO_ROOT,
         stdout=log_file,
         stderr=subprocess.STDOUT,
     )
-    server = BettongServer(port, proc, log_path)
+    server = BettongServer(port, grpc_port, proc, log_path)
     try:
         deadline = time.monotonic() + STARTUP_TIMEOUT_S
         while True:
