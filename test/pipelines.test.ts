@@ -61,7 +61,7 @@ describe('pipelines', () => {
     assert.deepEqual((await s.client.listDeployments()).map((d) => d.pipeline), ['add']);
     assert.equal((await s.client.undeploy('add')).status, 'undeployed');
     assert.equal((await call(s, 'POST', '/v2/models/add/infer', oipRequest(expected('add_mul')))).status, 409);
-    r = await call(s, 'POST', '/v1/pipelines/add/deploy', { replicas: 0 });
+    r = await call(s, 'POST', '/v1/pipelines/add/deploy', { replicas: -1 });
     assert.equal(r.status, 400);
     r = await call(s, 'POST', '/v1/pipelines/add/deploy', { version: 3 });
     assert.equal(r.json.code, 'PIPELINE_VERSION_NOT_FOUND');
