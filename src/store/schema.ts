@@ -5,6 +5,7 @@ export interface WorkspaceTable {
   id: Generated<number>;
   name: string;
   created_at: number;
+  archived_at: number | null;
 }
 
 export interface ModelTable {
@@ -127,6 +128,55 @@ export interface AssayAlertTable {
   updated_at: number;
 }
 
+export interface UserTable {
+  id: Generated<number>;
+  name: string;
+  /** 1: platform admin (owner rights in every workspace, manages users) */
+  admin: number;
+  created_at: number;
+}
+
+export interface MemberTable {
+  workspace_id: number;
+  user_id: number;
+  /** 'owner' | 'editor' | 'viewer' */
+  role: string;
+  created_at: number;
+}
+
+export interface TokenTable {
+  id: Generated<number>;
+  user_id: number;
+  name: string;
+  /** sha256 (hex) of the secret */
+  hash: string;
+  /** null: any workspace the user is a member of */
+  workspace_id: number | null;
+  inference_only: number;
+  expires_at: number | null;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface AuditTable {
+  id: Generated<number>;
+  time: number;
+  /** null: a platform event */
+  workspace_id: number | null;
+  user_id: number | null;
+  user_name: string | null;
+  token_name: string | null;
+  action: string;
+  target: string | null;
+  /** 'ok' | 'refused' | 'failed' */
+  outcome: string;
+  status: number;
+  error: string | null;
+  /** JSON object */
+  detail: Generated<string>;
+}
+
 export interface Database {
   workspaces: WorkspaceTable;
   models: ModelTable;
@@ -138,4 +188,8 @@ export interface Database {
   assays: AssayTable;
   assay_results: AssayResultTable;
   assay_alerts: AssayAlertTable;
+  users: UserTable;
+  members: MemberTable;
+  tokens: TokenTable;
+  audit_log: AuditTable;
 }
