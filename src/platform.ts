@@ -3,6 +3,7 @@
  * the server, the tests and the CLI's `serve` share.
  */
 import path from 'node:path';
+import { AccessService } from './access/index.ts';
 import { ArtifactStore } from './artifacts/index.ts';
 import { DeploymentService } from './deployments/index.ts';
 import { InferenceService } from './inference/index.ts';
@@ -28,6 +29,7 @@ export interface Platform {
   logs: InferenceLogWriter;
   assays: AssayService;
   assayScheduler: AssayScheduler;
+  access: AccessService;
   close(): Promise<void>;
 }
 
@@ -42,10 +44,14 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
   const assays = new AssayService(db, pipelines, logs, clock);
   const assayScheduler = new AssayScheduler(assays, new AlertDispatcher(db, opts.assays?.alerts, clock), opts.assays, clock);
   assays.onChange = () => assayScheduler.wake();
+  // An archived workspace serves nothing: its pipelines are undeployed.
+  const access = new AccessService(db, async (ws) => {
+    for (const d of await deployments.list(ws)) await deployments.undeploy(ws, d.pipeline);
+  });
   await deployments.restore();
   await assayScheduler.start();
   return {
-    db, registry, pipelines, deployments, inference, logs, assays, assayScheduler,
+    db, registry, pipelines, deployments, inference, logs, assays, assayScheduler, access,
     async close() {
       await assayScheduler.stop();
       await deployments.close();

@@ -10,11 +10,13 @@ import { modelRoutes } from './routes/models.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
 import { logRoutes } from './routes/logs.ts';
 import { assayRoutes } from './routes/assays.ts';
+import { accessRoutes } from './routes/access.ts';
+import { type AuthOptions, installAuth } from './auth.ts';
 import { oipRoutes } from './routes/oip.ts';
 import { recordsRoutes } from './routes/records.ts';
 import { VERSION } from '../version.ts';
 
-export interface ServerOptions {
+export interface ServerOptions extends AuthOptions {
   /** Largest request body on every route but model upload (bytes). */
   bodyLimit?: number;
   /** Largest model artifact upload (bytes). */
@@ -44,6 +46,7 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
         { name: 'inference', description: 'Open Inference Protocol v2 and records inference' },
         { name: 'logs', description: 'Inference logs' },
         { name: 'assays', description: 'Drift monitoring: assays, their results and alerts' },
+        { name: 'access', description: 'Workspaces, users, members, API tokens and the audit log' },
       ],
     },
   });
@@ -63,12 +66,15 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
     void reply.status(404).send({ error: `no route ${req.method} ${req.url}`, code: 'ROUTE_NOT_FOUND' });
   });
 
+  // Before the routes, so every route gets it: who is calling, may they, in which workspace; audit.
+  installAuth(app, platform.access, opts);
+  await app.register(accessRoutes(platform));
   await app.register(modelRoutes(platform, opts.modelBodyLimit ?? 1024 * 1024 * 1024));
   await app.register(pipelineRoutes(platform));
   await app.register(logRoutes(platform));
   await app.register(assayRoutes(platform));
   await app.register(recordsRoutes(platform));
   await app.register(oipRoutes(platform, state));
-  app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () => app.swagger());
   return { app, state };
 }

@@ -1,10 +1,11 @@
 /** Per-request context shared by the route groups. */
 import type { FastifyRequest } from 'fastify';
-import { DEFAULT_WORKSPACE_ID } from '../store/index.ts';
+import { fail } from '../errors/index.ts';
+import type {} from './auth.ts'; // the request's access grant
 
-/** The workspace a request acts in. Every object lives in one; for now, the default. */
-export function workspaceOf(_req: FastifyRequest): number {
-  return DEFAULT_WORKSPACE_ID;
+/** The workspace a request acts in, as authorized by the auth hook (server/auth.ts). Every object lives in one. */
+export function workspaceOf(req: FastifyRequest): number {
+  return req.access?.workspace?.id ?? fail('INTERNAL', `${req.method} ${req.routeOptions.url} declares no workspace permission`);
 }
 
 /** Accepts epoch milliseconds or an ISO 8601 time. */

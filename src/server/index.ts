@@ -14,12 +14,16 @@ export interface StartOptions extends ServerOptions {
   grpcPort?: number;
   logs?: LogWriterOptions;
   assays?: MonitoringOptions;
+  /** The admin's API token (BETTONG_ADMIN_TOKEN); on a first start without it, one is generated. */
+  adminToken?: string;
 }
 
 export interface RunningServer {
   url: string;
   port: number;
   platform: Platform;
+  /** The admin token generated on the first start over a data directory: shown once, stored only as a hash. */
+  adminToken?: string;
   /** host:port of the OIP gRPC endpoint, when it runs. */
   grpcAddress?: string;
   grpcPort?: number;
@@ -27,10 +31,28 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
+export const isLoopback = (host: string): boolean =>
+  host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host) || /^::ffff:127\./i.test(host);
+
 export async function startServer(opts: StartOptions): Promise<RunningServer> {
-  const platform = await openPlatform({ dataDir: opts.dataDir, logs: opts.logs, assays: opts.assays });
-  const { app, state } = await buildServer(platform, opts);
   const host = opts.host ?? '127.0.0.1';
+  if (!opts.auth && !isLoopback(host)) {
+    throw new Error(`refusing to listen on ${host} without authentication: outside loopback every request must carry an API token. ` +
+      'Start with --auth (BETTONG_AUTH=1), or bind 127.0.0.1 for local mode.');
+  }
+  if (opts.auth && opts.grpcPort !== undefined) {
+    throw new Error('gRPC does not check API tokens yet: start without --grpc-port when --auth is on');
+  }
+  const platform = await openPlatform({ dataDir: opts.dataDir, logs: opts.logs, assays: opts.assays });
+  let adminToken: string | undefined;
+  try {
+    ({ adminToken } = await platform.access.bootstrap({ adminToken: opts.adminToken }));
+  } catch (e) {
+    await platform.close();
+    throw e;
+  }
+  const { app, state } = await buildServer(platform, opts);
   await app.listen({ host, port: opts.port ?? 8080 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : (opts.port ?? 8080);
@@ -51,6 +73,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
     platform,
+    ...(adminToken ? { adminToken } : {}),
     ...(grpc ? { grpcAddress: grpc.address, grpcPort: grpc.port } : {}),
     close() {
       closing ??= (async () => {

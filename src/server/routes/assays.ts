@@ -80,6 +80,7 @@ const resultsQs = {
 
 export const assayRoutes = (p: Platform) => async (app: FastifyInstance) => {
   app.post<{ Body: PreviewRequest }>('/v1/assays/preview', {
+    config: { permission: 'assay:read' },
     schema: {
       tags: ['assays'], body: previewBody,
       summary: 'Run an assay definition over past windows without saving it: per window the score, status, row count and both histograms',
@@ -87,37 +88,44 @@ export const assayRoutes = (p: Platform) => async (app: FastifyInstance) => {
   }, async (req) => p.assays.preview(workspaceOf(req), req.body));
 
   app.post<{ Body: AssayDefinition & { name: string } }>('/v1/assays', {
+    config: { permission: 'assay:write', audit: 'assay.create' },
     schema: { tags: ['assays'], body: createBody, summary: 'Save an assay: its baseline is profiled once and it runs at each interval over the newest complete window' },
   }, async (req, reply) => {
     const { name, ...definition } = req.body;
     return reply.status(201).send(await p.assays.create(workspaceOf(req), name, definition));
   });
 
-  app.get('/v1/assays', { schema: { tags: ['assays'], summary: 'List saved assays' } }, async (req) => ({ assays: await p.assays.list(workspaceOf(req)) }));
+  app.get('/v1/assays', { config: { permission: 'assay:read' }, schema: { tags: ['assays'], summary: 'List saved assays' } }, async (req) => ({ assays: await p.assays.list(workspaceOf(req)) }));
 
   app.get<{ Params: { name: string } }>('/v1/assays/:name', {
+    config: { permission: 'assay:read' },
     schema: { tags: ['assays'], params: nameParam, summary: 'A saved assay: definition, baseline profile, state, next window, last result' },
   }, async (req) => p.assays.get(workspaceOf(req), req.params.name));
 
   app.post<{ Params: { name: string } }>('/v1/assays/:name/pause', {
+    config: { permission: 'assay:write', audit: 'assay.pause' },
     schema: { tags: ['assays'], params: nameParam, summary: 'Pause a saved assay' },
   }, async (req) => p.assays.pause(workspaceOf(req), req.params.name));
 
   app.post<{ Params: { name: string } }>('/v1/assays/:name/resume', {
+    config: { permission: 'assay:write', audit: 'assay.resume' },
     schema: { tags: ['assays'], params: nameParam, summary: 'Resume a paused assay with the first window that ends after now' },
   }, async (req) => p.assays.resume(workspaceOf(req), req.params.name));
 
   app.delete<{ Params: { name: string } }>('/v1/assays/:name', {
+    config: { permission: 'assay:write', audit: 'assay.delete' },
     schema: { tags: ['assays'], params: nameParam, summary: 'Delete a saved assay with its results and alert deliveries' },
   }, async (req) => p.assays.delete(workspaceOf(req), req.params.name));
 
   app.get<{ Params: { name: string }; Querystring: { start?: string; end?: string; limit?: number } }>('/v1/assays/:name/results', {
+    config: { permission: 'assay:read' },
     schema: { tags: ['assays'], params: nameParam, querystring: resultsQs, summary: 'Stored window results of an assay, chronological' },
   }, async (req) => ({
     results: await p.assays.results(workspaceOf(req), req.params.name, { start: parseTime(req.query.start), end: parseTime(req.query.end), limit: req.query.limit }),
   }));
 
   app.get<{ Params: { name: string } }>('/v1/assays/:name/alerts', {
+    config: { permission: 'assay:read' },
     schema: { tags: ['assays'], params: nameParam, summary: 'Alert deliveries of an assay: pending, delivered or failed, with attempts and the last error' },
   }, async (req) => ({ alerts: await p.assays.alerts(workspaceOf(req), req.params.name) }));
 };

@@ -21,6 +21,7 @@ const logQs = {
 
 export const logRoutes = (p: Platform) => async (app: FastifyInstance) => {
   app.get<{ Params: { name: string }; Querystring: LogQs }>('/v1/pipelines/:name/logs', {
+    config: { permission: 'logs:read' },
     schema: {
       tags: ['logs'], params: nameParam, querystring: logQs,
       summary: 'Inference logs: newest first, or chronological when start/end are given; paged by cursor',
@@ -32,6 +33,7 @@ export const logRoutes = (p: Platform) => async (app: FastifyInstance) => {
   });
 
   app.get<{ Params: { name: string }; Querystring: LogQs }>('/v1/pipelines/:name/logs/export', {
+    config: { permission: 'logs:read' },
     schema: { tags: ['logs'], params: nameParam, querystring: logQs, summary: 'All matching logs as JSON Lines, streamed chronologically' },
   }, async (req, reply) => {
     const id = await p.pipelines.pipelineId(workspaceOf(req), req.params.name);
@@ -44,6 +46,7 @@ export const logRoutes = (p: Platform) => async (app: FastifyInstance) => {
   });
 
   app.get<{ Params: { name: string }; Querystring: { start?: string; end?: string } }>('/v1/pipelines/:name/compare', {
+    config: { permission: 'logs:read' },
     schema: {
       tags: ['logs'], params: nameParam,
       querystring: { type: 'object', properties: { start: logQs.properties.start, end: logQs.properties.end } },

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Platform } from '../../platform.ts';
 import { runtimeNames } from '../../runtimes/index.ts';
+import { noteAudit } from '../auth.ts';
 import { nameParam, workspaceOf } from '../context.ts';
 
 const versionParams = {
@@ -12,6 +13,7 @@ const versionParams = {
 
 export const modelRoutes = (p: Platform, uploadLimit: number) => async (app: FastifyInstance) => {
   app.post<{ Params: { name: string }; Querystring: { runtime: string }; Body: Buffer }>('/v1/models/:name', {
+    config: { permission: 'model:write', audit: 'model.upload' },
     bodyLimit: uploadLimit,
     schema: {
       tags: ['models'],
@@ -23,22 +25,26 @@ export const modelRoutes = (p: Platform, uploadLimit: number) => async (app: Fas
   }, async (req, reply) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const { version, created } = await p.registry.upload(workspaceOf(req), req.params.name, body, req.query.runtime);
+    noteAudit(req, { detail: { version: version.version, sha256: version.sha256, created } });
     return reply.status(created ? 201 : 200).send({ ...version, created });
   });
 
-  app.get('/v1/models', { schema: { tags: ['models'], summary: 'List models' } }, async (req) => ({
+  app.get('/v1/models', { config: { permission: 'model:read' }, schema: { tags: ['models'], summary: 'List models' } }, async (req) => ({
     models: await p.registry.list(workspaceOf(req)),
   }));
 
   app.get<{ Params: { name: string } }>('/v1/models/:name', {
+    config: { permission: 'model:read' },
     schema: { tags: ['models'], summary: 'A model with its versions and signatures', params: nameParam },
   }, async (req) => p.registry.get(workspaceOf(req), req.params.name));
 
   app.get<{ Params: { name: string; version: number } }>('/v1/models/:name/versions/:version', {
+    config: { permission: 'model:read' },
     schema: { tags: ['models'], summary: 'One model version', params: versionParams },
   }, async (req) => p.registry.getVersion(workspaceOf(req), req.params.name, req.params.version));
 
   app.get<{ Params: { name: string; version: number } }>('/v1/models/:name/versions/:version/artifact', {
+    config: { permission: 'model:read' },
     schema: { tags: ['models'], summary: 'Download a model version artifact', params: versionParams },
   }, async (req, reply) => {
     const v = await p.registry.getVersion(workspaceOf(req), req.params.name, req.params.version);

@@ -43,15 +43,15 @@ export const oipRoutes = (p: Platform, state: ServerState) => async (app: Fastif
     return payload;
   });
 
-  app.get('/v2/health/live', { schema: { tags: ['inference'], summary: 'OIP server live' } }, async (_req, reply) =>
+  app.get('/v2/health/live', { config: { permission: 'public' }, schema: { tags: ['inference'], summary: 'OIP server live' } }, async (_req, reply) =>
     reply.status(state.shuttingDown ? 503 : 200).send({ live: !state.shuttingDown }));
 
-  app.get('/v2/health/ready', { schema: { tags: ['inference'], summary: 'OIP server ready' } }, async (_req, reply) => {
+  app.get('/v2/health/ready', { config: { permission: 'public' }, schema: { tags: ['inference'], summary: 'OIP server ready' } }, async (_req, reply) => {
     const ready = !state.shuttingDown && p.deployments.isReady();
     return reply.status(ready ? 200 : 503).send({ ready });
   });
 
-  app.get('/v2', { schema: { tags: ['inference'], summary: 'OIP server metadata' } }, async () => ({
+  app.get('/v2', { config: { permission: 'authenticated' }, schema: { tags: ['inference'], summary: 'OIP server metadata' } }, async () => ({
     name: 'bettong', version: VERSION, extensions: ['binary_tensor_data'],
   }));
 
@@ -72,7 +72,7 @@ export const oipRoutes = (p: Platform, state: ServerState) => async (app: Fastif
       inputs: v.signature.inputs, outputs: v.signature.outputs,
     };
   };
-  const schema = (summary: string) => ({ schema: { tags: ['inference'], summary, params: modelParams } });
+  const schema = (summary: string) => ({ config: { permission: 'inference:read' as const }, schema: { tags: ['inference'], summary, params: modelParams } });
   app.get('/v2/models/:name', schema('OIP model metadata'), metadata);
   app.get('/v2/models/:name/versions/:version', schema('OIP model metadata'), metadata);
 
@@ -119,7 +119,7 @@ export const oipRoutes = (p: Platform, state: ServerState) => async (app: Fastif
     }
     return reply.send(encoded.body);
   };
-  const inferSchema = { schema: { tags: ['inference'], summary: 'OIP infer', params: modelParams } };
+  const inferSchema = { config: { permission: 'infer' as const }, schema: { tags: ['inference'], summary: 'OIP infer', params: modelParams } };
   app.post('/v2/models/:name/infer', inferSchema, infer);
   app.post('/v2/models/:name/versions/:version/infer', inferSchema, infer);
 };

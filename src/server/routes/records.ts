@@ -14,6 +14,7 @@ export const recordsRoutes = (p: Platform) => async (app: FastifyInstance) => {
   app.addContentTypeParser([ARROW_STREAM, ARROW_FILE], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.post<{ Params: { name: string }; Body: Body | Buffer }>('/v1/pipelines/:name/infer', {
+    config: { permission: 'infer' },
     schema: {
       tags: ['inference'], params: nameParam,
       summary: 'Infer on records (pandas to_json(orient="records")): returns rows with time, in.*, out.*',
