@@ -2,6 +2,7 @@
 import { Command, Option } from 'commander';
 import { BettongApiError, BettongClient } from '../sdk/index.ts';
 import { VERSION } from '../version.ts';
+import { accessCommands } from './commands/access.ts';
 import { inferCommands } from './commands/infer.ts';
 import { logCommands } from './commands/logs.ts';
 import { assayCommands } from './commands/assays.ts';
@@ -14,9 +15,11 @@ const program = new Command('bettong')
   .description('Bettong: register, deploy, serve and observe ML models')
   .version(VERSION)
   .addOption(new Option('--url <url>', 'server URL').env('BETTONG_URL').default('http://127.0.0.1:8080'))
+  .addOption(new Option('--token <token>', 'API token (prefer the environment variable: arguments show in ps)').env('BETTONG_TOKEN'))
+  .addOption(new Option('--workspace <name>', 'the workspace commands act in (default: the server\'s default workspace)').env('BETTONG_WORKSPACE'))
   .option('--json', 'print machine-readable JSON');
 
-const client = () => new BettongClient({ url: program.opts().url });
+const client = () => new BettongClient({ url: program.opts().url, token: program.opts().token, workspace: program.opts().workspace });
 const asJson = () => program.opts().json === true;
 const print = (value: unknown, human: () => string) => console.log(asJson() ? JSON.stringify(value, null, 2) : human());
 
@@ -34,6 +37,9 @@ program.command('serve')
   .addOption(new Option('--grpc-port <port>', 'port for the Open Inference Protocol over gRPC (default 8081; 0 when --port is 0: a free one)').env('BETTONG_GRPC_PORT'))
   .option('--body-limit <mb>', 'largest request body in MiB (model uploads excepted)', '64')
   .option('--demo', 'register and deploy the sample digits model as pipeline "digits"')
+  .option('--auth', 'every request needs an API token (BETTONG_AUTH=1); required to bind anything but loopback')
+  .addOption(new Option('--rate-limit <n>', 'inference requests per second per token (default: unlimited)').env('BETTONG_RATE_LIMIT'))
+  .addOption(new Option('--rate-burst <n>', 'inference requests a token may make at once (default: the rate)').env('BETTONG_RATE_BURST'))
   .action(serve);
 
 const cli: Cli = { client, print, asJson, int };
@@ -42,6 +48,7 @@ pipelineCommands(program, cli);
 inferCommands(program, cli);
 logCommands(program, cli);
 assayCommands(program, cli);
+accessCommands(program, cli);
 
 try {
   await program.parseAsync();

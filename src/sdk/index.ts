@@ -11,6 +11,10 @@ import type { ModelDetail, ModelSummary, ModelVersion } from '../registry/index.
 import type { AlertDelivery, AssayDefinition, AssayInfo, PreviewRequest, PreviewResult, StoredResult, WindowResult } from '../monitoring/index.ts';
 export type { AlertDelivery, AssayDefinition, AssayInfo, PreviewRequest, PreviewResult, StoredResult, WindowResult };
 
+// access
+import type { AuditRecord, Member, Role, TokenInfo, User, Workspace } from '../access/index.ts';
+export type { AuditRecord, Member, Role, TokenInfo, User, Workspace };
+
 export type { CompareGroup, DeploymentConfig, DeploymentStatus, LogPage, LogRecord, ModelDetail, ModelSummary, ModelVersion, PipelineSummary, PipelineVersion, StepSpec, SwapRequest };
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
@@ -48,6 +52,10 @@ export interface PipelineInfo {
 export interface ClientOptions {
   /** Defaults to $BETTONG_URL, then http://127.0.0.1:8080. */
   url?: string;
+  /** API token, sent as `Authorization: Bearer <token>`; defaults to $BETTONG_TOKEN. */
+  token?: string;
+  /** The workspace every call acts in, sent as the `Bettong-Workspace` header; defaults to $BETTONG_WORKSPACE, then the server's default. */
+  workspace?: string;
 }
 
 type TimeLike = number | string | Date;
@@ -55,13 +63,24 @@ const timeParam = (t: TimeLike | undefined) => (t === undefined ? undefined : t 
 
 export class BettongClient {
   readonly url: string;
+  readonly workspace: string | undefined;
+  readonly #token: string | undefined;
 
   constructor(opts: ClientOptions = {}) {
     this.url = (opts.url ?? process.env.BETTONG_URL ?? DEFAULT_URL).replace(/\/+$/, '');
+    this.#token = opts.token ?? (process.env.BETTONG_TOKEN || undefined);
+    this.workspace = opts.workspace ?? (process.env.BETTONG_WORKSPACE || undefined);
+  }
+
+  /** The same server and token, acting in another workspace. */
+  inWorkspace(workspace: string): BettongClient {
+    return new BettongClient({ url: this.url, token: this.#token, workspace });
   }
 
   private async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Response> {
     const init: RequestInit = { method, headers: { ...headers } };
+    if (this.#token) (init.headers as Record<string, string>).authorization = `Bearer ${this.#token}`;
+    if (this.workspace) (init.headers as Record<string, string>)['bettong-workspace'] = this.workspace;
     if (body instanceof Uint8Array) {
       init.body = body as unknown as BodyInit;
       (init.headers as Record<string, string>)['content-type'] ??= 'application/octet-stream';
@@ -240,6 +259,90 @@ export class BettongClient {
 
   async assayAlerts(name: string): Promise<AlertDelivery[]> {
     return (await this.json<{ alerts: AlertDelivery[] }>('GET', `/v1/assays/${encodeURIComponent(name)}/alerts`)).alerts;
+  }
+
+  // access: workspaces, users, members, tokens, audit
+
+  /** Who this client acts as: user, and its token (null in local mode). */
+  whoami(): Promise<{ user: string; admin: boolean; token: { name: string; workspace: string | null; inference_only: boolean } | null }> {
+    return this.json('GET', '/v1/whoami');
+  }
+
+  /** The workspaces this client's user can act in, with its role in each. */
+  async listWorkspaces(): Promise<(Workspace & { role: string | null })[]> {
+    return (await this.json<{ workspaces: (Workspace & { role: string | null })[] }>('GET', '/v1/workspaces')).workspaces;
+  }
+
+  /** A new workspace, owned by this client's user. */
+  createWorkspace(name: string): Promise<Workspace> {
+    return this.json('POST', '/v1/workspaces', { name });
+  }
+
+  renameWorkspace(name: string, to: string): Promise<Workspace> {
+    return this.json('PATCH', `/v1/workspaces/${encodeURIComponent(name)}`, { name: to });
+  }
+
+  /** Archives a workspace: its pipelines are undeployed; it stays readable, nothing in it can change. */
+  archiveWorkspace(name: string): Promise<Workspace> {
+    return this.json('POST', `/v1/workspaces/${encodeURIComponent(name)}/archive`, {});
+  }
+
+  unarchiveWorkspace(name: string): Promise<Workspace> {
+    return this.json('POST', `/v1/workspaces/${encodeURIComponent(name)}/unarchive`, {});
+  }
+
+  /** A new user (platform admins); give them a token with `createToken(name, { user })`. */
+  createUser(name: string, opts: { admin?: boolean } = {}): Promise<User> {
+    return this.json('POST', '/v1/users', { name, ...opts });
+  }
+
+  async listUsers(): Promise<User[]> {
+    return (await this.json<{ users: User[] }>('GET', '/v1/users')).users;
+  }
+
+  /** Members of the current workspace. */
+  async listMembers(): Promise<Member[]> {
+    return (await this.json<{ members: Member[] }>('GET', '/v1/members')).members;
+  }
+
+  /** Adds a user to the current workspace, or changes their role. */
+  addMember(user: string, role: Role): Promise<Member & { previous: Role | null }> {
+    return this.json('POST', '/v1/members', { user, role });
+  }
+
+  removeMember(user: string): Promise<{ removed: string; role: Role }> {
+    return this.json('DELETE', `/v1/members/${encodeURIComponent(user)}`);
+  }
+
+  /**
+   * A new API token; `secret` is returned this once and never again. `workspace` limits it to one
+   * workspace, `inferenceOnly` to inference endpoints, `expiresIn` ("30d", ms) or `expiresAt` in time.
+   */
+  createToken(name: string, opts: { workspace?: string; inferenceOnly?: boolean; expiresIn?: string | number; expiresAt?: TimeLike; user?: string } = {}): Promise<{ token: TokenInfo; secret: string }> {
+    return this.json('POST', '/v1/tokens', {
+      name, workspace: opts.workspace, inference_only: opts.inferenceOnly, expires_in: opts.expiresIn,
+      expires_at: opts.expiresAt === undefined ? undefined : timeParam(opts.expiresAt), user: opts.user,
+    });
+  }
+
+  /** Active tokens (never their secrets): this user's, another's (`user`, admins) or everyone's (`'*'`). */
+  async listTokens(opts: { user?: string } = {}): Promise<TokenInfo[]> {
+    const q = opts.user ? `?user=${encodeURIComponent(opts.user)}` : '';
+    return (await this.json<{ tokens: TokenInfo[] }>('GET', `/v1/tokens${q}`)).tokens;
+  }
+
+  /** Revokes a token by name: refused from the next request on. */
+  revokeToken(name: string, opts: { user?: string } = {}): Promise<{ revoked: string; user: string }> {
+    const q = opts.user ? `?user=${encodeURIComponent(opts.user)}` : '';
+    return this.json('DELETE', `/v1/tokens/${encodeURIComponent(name)}${q}`);
+  }
+
+  /** The current workspace's audit log, newest first (owners); `platform: true` reads platform events (admins). */
+  audit(q: { start?: TimeLike; end?: TimeLike; action?: string; limit?: number; cursor?: string; platform?: boolean } = {}): Promise<{ records: AuditRecord[]; next_cursor: string | null }> {
+    const params = new URLSearchParams();
+    const entries = { start: timeParam(q.start), end: timeParam(q.end), action: q.action, limit: q.limit?.toString(), cursor: q.cursor };
+    for (const [k, v] of Object.entries(entries)) if (v !== undefined) params.set(k, v);
+    return this.json('GET', `/v1/audit${q.platform ? '/platform' : ''}?${params}`);
   }
 
   // server
