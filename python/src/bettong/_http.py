@@ -43,10 +43,12 @@ def _error_from_response(resp: httpx.Response) -> BettongError:
 class Http:
     """A small wrapper over ``httpx.Client`` that raises :mod:`bettong.errors` exceptions."""
 
-    def __init__(self, url: str, token: Optional[str], timeout: float) -> None:
+    def __init__(self, url: str, token: Optional[str], timeout: float, workspace: Optional[str] = None) -> None:
         headers = {"user-agent": f"bettong-python/{__version__}"}
         if token:
             headers["authorization"] = f"Bearer {token}"
+        if workspace:
+            headers["bettong-workspace"] = workspace
         self.url = url
         self._client = httpx.Client(base_url=url, headers=headers, timeout=timeout)
 

@@ -45,14 +45,19 @@ class Client:
     Args:
         url: the server's base URL; defaults to ``$BETTONG_URL``, then ``http://127.0.0.1:8080``.
         token: an API token, sent as ``Authorization: Bearer <token>``; defaults to ``$BETTONG_TOKEN``.
+        workspace: the workspace every call acts in, sent as the ``Bettong-Workspace`` header; defaults to
+            ``$BETTONG_WORKSPACE``, then the server's default workspace.
         timeout: seconds to wait for any one request (inference batches included).
     """
 
-    def __init__(self, url: Optional[str] = None, token: Optional[str] = None, *, timeout: float = 60.0) -> None:
+    def __init__(
+        self, url: Optional[str] = None, token: Optional[str] = None, *, workspace: Optional[str] = None, timeout: float = 60.0
+    ) -> None:
         self.url = (url or os.environ.get("BETTONG_URL") or DEFAULT_URL).rstrip("/")
         token = token if token is not None else os.environ.get("BETTONG_TOKEN") or None
         self._token = token
-        self._http = Http(self.url, token, timeout)
+        self.workspace = workspace if workspace is not None else os.environ.get("BETTONG_WORKSPACE") or None
+        self._http = Http(self.url, token, timeout, self.workspace)
         self._extensions: Optional[list[str]] = None
 
     def close(self) -> None:
@@ -66,7 +71,8 @@ class Client:
         self.close()
 
     def __repr__(self) -> str:
-        return f"bettong.Client(url={self.url!r}{', token=***' if self._token else ''})"
+        ws = f", workspace={self.workspace!r}" if self.workspace else ""
+        return f"bettong.Client(url={self.url!r}{', token=***' if self._token else ''}{ws})"
 
     # -- server ----------------------------------------------------------------------------
 
