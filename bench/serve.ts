@@ -41,7 +41,7 @@ const CONCURRENCY = (process.env.BENCH_CONCURRENCY ?? '1,8,32,128').split(',').m
 const [BATCH_SIZE, BATCH_DELAY] = (process.env.BENCH_BATCHING ?? '32:1').split(':').map(Number);
 const MLSERVER_WORKERS = (process.env.BENCH_MLSERVER_WORKERS ?? '0,1,2').split(',').map(Number);
 const GHZ_VERSION = 'v0.93.0';
-const VENV = path.join(BENCH, '.venv-mlserver');
+const VENV = path.resolve(process.env.BENCH_MLSERVER_VENV ?? path.join(BENCH, '.venv-mlserver'));
 const GHZ = path.join(BENCH, '.bin', 'ghz');
 let started = performance.now();
 
