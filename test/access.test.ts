@@ -402,7 +402,7 @@ describe('binding and local mode', () => {
   });
 });
 
-describe('bettong serve --auth: the one-time admin token, and no token in its output', () => {
+describe('bettong serve --auth and the CLI: the one-time admin token, access commands, no token in the server output', () => {
   const dataDir = tempDir();
   const procs: ChildProcess[] = [];
   after(() => { for (const p of procs) p.kill('SIGKILL'); });
@@ -444,7 +444,34 @@ describe('bettong serve --auth: the one-time admin token, and no token in its ou
     await refused(ops.getModel('missing'));
     await refused(ops.inferRecords('p', [{ nope: 1 }]));
     await call({ url: first.url }, 'GET', '/v1/models', undefined, headers(`${secret}x`));
+
+    // The CLI, as an admin and as the user it makes: --token / BETTONG_TOKEN, --workspace / BETTONG_WORKSPACE.
+    const cli = async (token: string, ...args: string[]) => {
+      const env = { ...process.env, BETTONG_TOKEN: token, BETTONG_WORKSPACE: '' };
+      const { stdout } = await exec(process.execPath, [BIN, '--url', first.url, '--json', ...args], { env });
+      return JSON.parse(stdout);
+    };
+    assert.equal((await cli(adminToken, 'workspace', 'create', 'cli-ws')).name, 'cli-ws');
+    assert.equal((await cli(adminToken, 'user', 'create', 'carol')).name, 'carol');
+    const carol = (await cli(adminToken, 'token', 'create', 'c1', '--user', 'carol', '--expires', '30d')).secret;
+    const added = await cli(adminToken, '--workspace', 'cli-ws', 'member', 'add', 'carol', '--role', 'viewer');
+    assert.deepEqual([added.user, added.role, added.previous], ['carol', 'viewer', null]);
+    assert.deepEqual((await cli(adminToken, '--workspace', 'cli-ws', 'member', 'list')).map((m: { user: string; role: string }) => `${m.user}:${m.role}`), ['admin:owner', 'carol:viewer']);
+    assert.deepEqual(await cli(carol, '--workspace', 'cli-ws', 'model', 'list'), []);
+    const upload = await exec(process.execPath, [BIN, '--url', first.url, '--token', carol, '--workspace', 'cli-ws', 'model', 'upload', 'm', path.join(ROOT, 'testdata', 'models', 'digits_mlp.onnx')])
+      .then(() => ({ code: 0, stderr: '' }), (err: { code: number; stderr: string }) => err);
+    assert.equal(upload.code, 1);
+    assert.match(upload.stderr, /PERMISSION_DENIED: user 'carol' is a viewer in workspace 'cli-ws'/);
+    assert.deepEqual((await cli(carol, 'token', 'list')).map((t: { name: string }) => t.name), ['c1']);
+    assert.deepEqual((await cli(carol, 'workspace', 'list')).map((w: { name: string; role: string }) => `${w.name}:${w.role}`), ['cli-ws:viewer']);
+    const audit = await cli(adminToken, '--workspace', 'cli-ws', 'audit', '--since', '1h');
+    assert.deepEqual(audit.records.map((r: { action: string; outcome: string }) => `${r.action}:${r.outcome}`), ['model.upload:refused', 'member.add:ok', 'workspace.create:ok']);
+    assert.equal((await cli(adminToken, 'workspace', 'rename', 'cli-ws', 'cli-team')).name, 'cli-team');
+    assert.equal((await cli(adminToken, 'workspace', 'archive', 'cli-team')).archived, true);
+    assert.equal((await cli(adminToken, 'token', 'revoke', 'c1', '--user', 'carol')).revoked, 'c1');
+    await assert.rejects(cli(carol, 'token', 'list'), /UNAUTHENTICATED/);
     await stop(first.proc);
+    assert.ok(!first.output().includes(carol));
     assert.equal(first.output().split(adminToken).length - 1, 1, 'the admin token is printed exactly once');
     assert.ok(!first.output().includes(secret));
     assert.ok(!first.output().includes(hashSecret(secret)));
