@@ -79,6 +79,7 @@ class JsModel implements Model {
   private ready!: Promise<Signature>;
   private pending = new Map<number, Pending>();
   private nextId = 0;
+  private loaded = false;
   signature!: Signature;
 
   constructor(private readonly file: string, private readonly timeoutMs: number) {}
@@ -86,6 +87,7 @@ class JsModel implements Model {
   async start(): Promise<this> {
     this.spawn();
     this.signature = await this.ready;
+    this.loaded = true;
     return this;
   }
 
@@ -124,7 +126,8 @@ class JsModel implements Model {
     worker.on('exit', () => {
       if (this.worker !== worker) return;
       this.failAll('its worker stopped unexpectedly');
-      this.spawn();
+      // Replace a worker that died while serving; one that never loaded stays down.
+      if (this.loaded) this.spawn();
     });
   }
 
@@ -173,6 +176,7 @@ class JsModel implements Model {
   }
 
   async dispose(): Promise<void> {
+    this.loaded = false;
     const w = this.worker;
     this.worker = undefined as unknown as Worker;
     this.failAll('the model was unloaded');
