@@ -17,8 +17,26 @@ export const toWorkspace = (r: Row): Workspace => ({
   id: r.id, name: r.name, archived: r.archived_at !== null, archived_at: iso(r.archived_at), created_at: iso(r.created_at)!,
 });
 
+/**
+ * Every request resolves its workspace: lookups are cached briefly (a query per request was
+ * the largest cost on the inference path). Changes made here clear the cache at once; the TTL
+ * bounds how stale another process's change can look.
+ */
+const CACHE_TTL_MS = 1000;
+
 export class Workspaces {
+  private cache = new Map<string, { ws: Workspace | undefined; at: number }>();
+
   constructor(private readonly db: DB) {}
+
+  private async cached(key: string, load: () => Promise<Workspace | undefined>): Promise<Workspace | undefined> {
+    const hit = this.cache.get(key);
+    const now = Date.now();
+    if (hit && now - hit.at < CACHE_TTL_MS) return hit.ws;
+    const ws = await load();
+    this.cache.set(key, { ws, at: now });
+    return ws;
+  }
 
   private async taken(name: string): Promise<void> {
     if (await this.db.selectFrom('workspaces').select('id').where('name', '=', name).executeTakeFirst()) {
@@ -30,6 +48,7 @@ export class Workspaces {
   async create(name: string, ownerId: number): Promise<Workspace> {
     checkName('workspace', name);
     await this.taken(name);
+    this.cache.clear();
     return this.db.transaction().execute(async (tx) => {
       const now = Date.now();
       const row = await tx.insertInto('workspaces').values({ name, created_at: now, archived_at: null }).returningAll().executeTakeFirstOrThrow();
@@ -38,14 +57,18 @@ export class Workspaces {
     });
   }
 
-  async byName(name: string): Promise<Workspace | undefined> {
-    const row = await this.db.selectFrom('workspaces').selectAll().where('name', '=', name).executeTakeFirst();
-    return row && toWorkspace(row);
+  byName(name: string): Promise<Workspace | undefined> {
+    return this.cached(`name:${name}`, async () => {
+      const row = await this.db.selectFrom('workspaces').selectAll().where('name', '=', name).executeTakeFirst();
+      return row && toWorkspace(row);
+    });
   }
 
-  async byId(id: number): Promise<Workspace | undefined> {
-    const row = await this.db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
-    return row && toWorkspace(row);
+  byId(id: number): Promise<Workspace | undefined> {
+    return this.cached(`id:${id}`, async () => {
+      const row = await this.db.selectFrom('workspaces').selectAll().where('id', '=', id).executeTakeFirst();
+      return row && toWorkspace(row);
+    });
   }
 
   /** Every workspace (for admins), or those a user is a member of, with the user's role. */
@@ -62,11 +85,13 @@ export class Workspaces {
     const current = await this.byId(id);
     if (current?.name !== to) await this.taken(to);
     await this.db.updateTable('workspaces').set({ name: to }).where('id', '=', id).execute();
+    this.cache.clear();
     return (await this.byId(id))!;
   }
 
   async setArchived(id: number, archived: boolean): Promise<Workspace> {
     await this.db.updateTable('workspaces').set({ archived_at: archived ? Date.now() : null }).where('id', '=', id).execute();
+    this.cache.clear();
     return (await this.byId(id))!;
   }
 }
