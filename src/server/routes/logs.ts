@@ -28,6 +28,8 @@ export const logRoutes = (p: Platform) => async (app: FastifyInstance) => {
     },
   }, async (req) => {
     const id = await p.pipelines.pipelineId(workspaceOf(req), req.params.name);
+    // Read your own writes: rows of requests already answered are written before the query.
+    await p.logs.flush();
     const q = req.query;
     return queryLogs(p.db, id, { start: parseTime(q.start), end: parseTime(q.end), limit: q.limit, cursor: q.cursor, anomaly: q.anomaly });
   });
