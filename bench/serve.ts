@@ -464,7 +464,7 @@ async function ensureMlserver(): Promise<string | null> {
 }
 
 async function ensureGhz(): Promise<void> {
-  if (process.env.BENCH_GRPC_CLIENT === 'grpc-js') { grpcClientNote = 'grpc-js (BENCH_GRPC_CLIENT=grpc-js)'; return; }
+  if (process.env.BENCH_GRPC_CLIENT === 'grpc-js') { grpcClientNote = 'grpc-js in a child process (BENCH_GRPC_CLIENT=grpc-js): on a small machine that client, not the server, limits gRPC throughput'; return; }
   if (!fs.existsSync(GHZ)) {
     log(`installing ghz ${GHZ_VERSION} into bench/.bin with go install (once)`);
     const r = await run('go', ['install', `github.com/bojand/ghz/cmd/ghz@${GHZ_VERSION}`], { env: { GOBIN: path.dirname(GHZ) }, timeoutMs: 600_000 });
