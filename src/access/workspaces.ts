@@ -48,13 +48,15 @@ export class Workspaces {
   async create(name: string, ownerId: number): Promise<Workspace> {
     checkName('workspace', name);
     await this.taken(name);
-    this.cache.clear();
-    return this.db.transaction().execute(async (tx) => {
+    const ws = await this.db.transaction().execute(async (tx) => {
       const now = Date.now();
       const row = await tx.insertInto('workspaces').values({ name, created_at: now, archived_at: null }).returningAll().executeTakeFirstOrThrow();
       await tx.insertInto('members').values({ workspace_id: row.id, user_id: ownerId, role: 'owner', created_at: now }).execute();
       return toWorkspace(row);
     });
+    // After the insert: a lookup between a clear and the insert would cache "no such workspace".
+    this.cache.clear();
+    return ws;
   }
 
   byName(name: string): Promise<Workspace | undefined> {
