@@ -122,10 +122,12 @@ export class PipelineRunner implements Runner {
           trace.push(r.trace);
         } else {
           const feed = batch;
+          // The champion is queued first, so challengers sharing this thread run after it.
+          const champion = this.predict(n, step.champion, feed);
           shadows.push(Promise.all(step.challengers.map((c) => withTimeout(this.pool(c).predict(feed), this.shadowTimeoutMs, 'challenger')
             .then((outputs): ShadowOutcome => ({ step: n, model: c.model, version: c.model_version, outputs }))
             .catch((e): ShadowOutcome => ({ step: n, model: c.model, version: c.model_version, error: (e as Error).message })))));
-          batch = await this.predict(n, step.champion, batch);
+          batch = await champion;
           trace.push({ models: [answering(n, step.champion)] });
         }
       }
