@@ -131,7 +131,10 @@ function startNode(args: string[], env: NodeJS.ProcessEnv, patterns: RegExp[], t
   let err = '';
   child.stderr!.on('data', (d: Buffer) => { err += d; });
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${args.join(' ')}: not listening after ${timeoutMs} ms:\n${out}${err}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      void stop(child, 2000);
+      reject(new Error(`${args.join(' ')}: not listening after ${timeoutMs} ms:\n${out}${err}`));
+    }, timeoutMs);
     child.stdout!.on('data', (d: Buffer) => {
       out += d;
       const m = patterns.map((p) => p.exec(out));
@@ -337,9 +340,10 @@ async function measureBettong(): Promise<void> {
   const patterns = [/bettong listening on (http:\/\/\S+)/];
   if (bettongGrpc) patterns.push(/OIP gRPC .* on (\S+:\d+)/);
   const args = ['bin/bettong.mjs', 'serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', '0', ...(bettongGrpc ? ['--grpc-port', '0'] : [])];
-  const server = await startNode(args, {}, patterns);
-  const [base, grpcTarget] = server.found;
+  let server: Awaited<ReturnType<typeof startNode>> | undefined;
   try {
+    server = await startNode(args, {}, patterns);
+    const [base, grpcTarget] = server.found;
     const current = new Map<string, string>();
     const deploy = async (m: ModelCase, c: BettongConfig) => {
       if (current.get(m.pipeline) === JSON.stringify(c)) return;
@@ -411,7 +415,7 @@ async function measureBettong(): Promise<void> {
       }
     }
   } finally {
-    await stop(server.child);
+    if (server) await stop(server.child);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
@@ -634,7 +638,7 @@ function report(loadStart: number[], loadEnd: number[]): string {
   const t1 = MODELS.map((m) => {
     const b = find(m.key, 'bettong', 'REST', 32);
     const p = find(m.key, 'mlserver', 'REST', 32);
-    if (!b || !p) return { ok: undefined, s: `${m.key}: MLServer not measured` };
+    if (!b || !p) return { ok: undefined, s: `${m.key}: ${!b ? 'no c=32 point' : 'MLServer not measured'}` };
     const ok = b.rps >= 3 * p.rps && b.p99 < p.p99;
     return { ok, s: `${m.key}: ${b.rps.toFixed(0)} vs ${p.rps.toFixed(0)} req/s = ${(b.rps / p.rps).toFixed(2)}x, p99 ${b.p99.toFixed(2)} vs ${p.p99.toFixed(2)} ms` };
   });
