@@ -13,7 +13,8 @@ from . import errors
 from ._version import __version__
 from .client import DEFAULT_URL, Client
 from .errors import BettongError, Conflict, ConnectionFailed, Forbidden, InvalidInput, NotFound, ServerError, Unauthorized
-from .pipeline import ModelStep, Pipeline, PipelineList, Step
+from .assay import Assay, AssayList, AssayPreview
+from .pipeline import ABStep, ModelStep, Pipeline, PipelineList, ShadowStep, Step
 from .resources import (
     Deployment,
     DeploymentList,
@@ -56,4 +57,9 @@ __all__ = [
     "TensorSpec",
     "Step",
     "ModelStep",
+    "ABStep",
+    "ShadowStep",
+    "Assay",
+    "AssayList",
+    "AssayPreview",
 ]

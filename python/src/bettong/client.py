@@ -8,6 +8,7 @@ from typing import IO, Any, Optional, Union, cast
 
 from ._http import Http, segment
 from .errors import BettongError, NotFound
+from .assay import Assay, AssayList
 from .pipeline import Pipeline, PipelineList
 from .resources import Deployment, DeploymentList, Model, ModelList, ModelVersion
 
@@ -15,6 +16,9 @@ __all__ = ["Client", "DEFAULT_URL"]
 
 #: Where the client looks when neither ``url`` nor ``$BETTONG_URL`` says otherwise.
 DEFAULT_URL = "http://127.0.0.1:8080"
+
+#: File suffixes uploaded as JavaScript/TypeScript step modules (``runtime="js"``).
+JS_SUFFIXES = (".js", ".mjs", ".cjs", ".ts", ".mts")
 
 ModelSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes], Any]
 
@@ -99,8 +103,9 @@ class Client:
 
     # -- models ----------------------------------------------------------------------------
 
-    def upload_model(self, name: str, model: ModelSource) -> ModelVersion:
-        """Uploads a model artifact (an ONNX file) as a new version of ``name``.
+    def upload_model(self, name: str, model: ModelSource, runtime: Optional[str] = None) -> ModelVersion:
+        """Uploads a model artifact (an ONNX file, or a JavaScript/TypeScript step module) as a
+        new version of ``name``.
 
         The server checks it loads and reads its signature; identical content returns the
         existing version (``created`` is then False).
@@ -108,13 +113,22 @@ class Client:
         Args:
             name: the model's name (letters, digits, ``_``, ``.``, ``-``).
             model: a file path, the file's bytes, a binary file object, or an ``onnx.ModelProto``.
+            runtime: ``"onnx"`` or ``"js"`` (a module exporting ``signature``, optional ``load()``
+                and ``predict(columns, state)``); by default ``"js"`` for a path ending in
+                ``.js``, ``.mjs``, ``.ts`` or ``.mts``, else the server's default (ONNX). A ``str``
+                of JavaScript source may be passed as bytes with ``runtime="js"``.
 
         Raises:
             InvalidInput: the file is not a loadable model (``INVALID_MODEL``) or has outputs the
                 server cannot serve (``UNSUPPORTED_MODEL_OUTPUT``, e.g. a skl2onnx ZipMap).
         """
+        if runtime is None and isinstance(model, (str, os.PathLike)) and Path(model).suffix.lower() in JS_SUFFIXES:
+            runtime = "js"
+        if runtime is not None and runtime not in ("onnx", "js"):
+            raise ValueError(f"runtime must be 'onnx' or 'js', not {runtime!r}")
         data = _artifact_bytes(model)
         d = self._http.json("POST", f"/v1/models/{segment(name)}", content=data,
+                            params={"runtime": runtime} if runtime else None,
                             headers={"content-type": "application/octet-stream"})
         return ModelVersion.from_json(d, self)
 
@@ -200,3 +214,25 @@ class Client:
                 threads: Optional[int] = None) -> Deployment:
         body = {k: v for k, v in (("version", version), ("replicas", replicas), ("threads", threads)) if v is not None}
         return Deployment.from_json(self._http.json("POST", f"/v1/pipelines/{segment(name)}/deploy", json_body=body))
+
+    # -- assays ----------------------------------------------------------------------------
+
+    def build_assay(self, name: str, pipeline: Union[str, Pipeline], target: str,
+                    index: Optional[Union[int, list[int]]] = None) -> Assay:
+        """An assay draft on ``pipeline``'s ``target`` column (``in.<input>`` or ``out.<output>``,
+        ``index`` for one element of a tensor): set its baseline and window, then ``preview()``
+        or ``create()``."""
+        return Assay(self, name, pipeline.name if isinstance(pipeline, Pipeline) else pipeline, target, index=index)
+
+    def get_assay(self, name: str) -> Assay:
+        """A saved assay.
+
+        Raises:
+            NotFound: no such assay.
+        """
+        return Assay.from_info(self, self._http.json("GET", f"/v1/assays/{segment(name)}"))
+
+    def list_assays(self) -> AssayList:
+        """Every saved assay (``to_dataframe()`` for a DataFrame)."""
+        d = self._http.json("GET", "/v1/assays")
+        return AssayList(Assay.from_info(self, a) for a in d.get("assays", []))

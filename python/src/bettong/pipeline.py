@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
     from .client import Client
 
-__all__ = ["Step", "ModelStep", "ServerStep", "Pipeline", "PipelineList", "TimeLike"]
+__all__ = ["Step", "ModelStep", "ABStep", "ShadowStep", "ServerStep", "Pipeline", "PipelineList", "TimeLike"]
 
 #: A point in time for log queries: epoch milliseconds, a datetime (naive ones are local time,
 #: as ``datetime.now()`` gives), a pandas Timestamp, or an ISO 8601 string.
@@ -102,6 +102,63 @@ class ServerStep(Step):
 
     def __str__(self) -> str:
         return str(self.step)
+
+
+@dataclass(frozen=True)
+class ABStep(Step):
+    """An A/B split: each row goes to one arm, by weight at random, sticky per ``key``
+    (``metadata.<name>`` or ``in.<input>``, hashed), or through ``mapping`` of the key's values
+    to arms (``"model"`` or ``"model:version"``) with a ``default`` arm."""
+
+    arms: tuple[tuple[ModelStep, Optional[float]], ...]
+    key: Optional[str] = None
+    split: Optional[str] = None
+    mapping: Optional[dict[str, str]] = None
+    default: Optional[str] = None
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"ab": {"arms": [...], "key"?, "split"?, "mapping"?, "default"?}}``."""
+        arms = []
+        for step, weight in self.arms:
+            a = step.to_json()
+            if weight is not None:
+                a["weight"] = weight
+            arms.append(a)
+        ab: dict[str, Any] = {"arms": arms}
+        for k in ("key", "split", "mapping", "default"):
+            v = getattr(self, k)
+            if v is not None:
+                ab[k] = dict(v) if k == "mapping" else v
+        return {"ab": ab}
+
+    def __str__(self) -> str:
+        arms = ", ".join(f"{s}" + (f" w={w:g}" if w is not None else "") for s, w in self.arms)
+        return f"ab({arms})" + (f" key={self.key}" if self.key else "")
+
+
+@dataclass(frozen=True)
+class ShadowStep(Step):
+    """A shadow step: the champion answers; the challengers get the same rows and their
+    outputs are only logged (``shadow.<model>.<output>``)."""
+
+    champion: ModelStep
+    challengers: tuple[ModelStep, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """``{"shadow": {"champion": {...}, "challengers": [...]}}``."""
+        return {"shadow": {"champion": self.champion.to_json(), "challengers": [c.to_json() for c in self.challengers]}}
+
+    def __str__(self) -> str:
+        return f"shadow({self.champion}; challengers: {', '.join(str(c) for c in self.challengers)})"
+
+
+def _arm(arm: Any) -> tuple[ModelStep, Optional[float]]:
+    if isinstance(arm, tuple):
+        if len(arm) != 2:
+            raise ValueError(f"an A/B arm is a model or a (model, weight) pair, not a tuple of {len(arm)}")
+        model, weight = arm
+        return _model_step(model, None), None if weight is None else float(weight)
+    return _model_step(arm, None), None
 
 
 def _model_step(model: ModelLike, version: Optional[int]) -> ModelStep:
@@ -207,6 +264,60 @@ class Pipeline(Resource):
         del self._draft()[index]
         return self
 
+    def add_ab_step(self, arms: Sequence[Union[ModelLike, tuple[ModelLike, Optional[float]]]], key: Optional[str] = None,
+                    mapping: Optional[Mapping[Any, str]] = None, default: Optional[str] = None,
+                    split: Optional[str] = None) -> "Pipeline":
+        """Appends an A/B step and returns this pipeline.
+
+        Args:
+            arms: models (a :class:`ModelVersion`, :class:`Model` or name) or ``(model, weight)``
+                pairs; weights default to equal.
+            key: ``metadata.<name>`` or ``in.<input>``: rows with the same value go to the same
+                arm (hashed), or, with ``mapping``, to the arm their value maps to.
+            mapping: key value -> arm (``"model"`` or ``"model:version"``).
+            default: the arm for values ``mapping`` does not name.
+            split: ``"random"`` or ``"key"``; the server infers it from ``key`` when omitted.
+        """
+        if not arms:
+            raise ValueError("an A/B step needs at least one arm")
+        if mapping is not None and key is None:
+            raise ValueError("mapping needs a key (metadata.<name> or in.<input>)")
+        self._draft().append(ABStep(tuple(_arm(a) for a in arms), key, split,
+                                    None if mapping is None else {str(k): str(v) for k, v in mapping.items()}, default))
+        return self
+
+    def add_shadow_step(self, champion: ModelLike, challengers: Sequence[ModelLike]) -> "Pipeline":
+        """Appends a shadow step (``champion`` answers, ``challengers`` are only logged); returns this pipeline."""
+        if isinstance(challengers, (str, Model, ModelVersion)):
+            challengers = [challengers]
+        if not challengers:
+            raise ValueError("a shadow step needs at least one challenger")
+        self._draft().append(ShadowStep(_model_step(champion, None), tuple(_model_step(c, None) for c in challengers)))
+        return self
+
+    def add_validation(self, name: str, expression: str) -> "Pipeline":
+        """Adds (or replaces) a validation rule, e.g. ``add_validation("confident",
+        "out.probabilities[1] >= 0.9 or out.probabilities[1] <= 0.1")``; returns this pipeline.
+
+        Rows that break a rule still get their answer, flagged in ``anomaly.*`` columns. The
+        server parses and type-checks the expression when the version is created.
+        """
+        self._draft()
+        self._validations[name] = expression
+        return self
+
+    def remove_validation(self, name: str) -> "Pipeline":
+        """Removes a validation rule from the draft; returns this pipeline."""
+        self._draft()
+        self._validations.pop(name, None)
+        return self
+
+    @property
+    def validations(self) -> dict[str, str]:
+        """The draft's validation rules (name -> expression)."""
+        self._draft()
+        return dict(self._validations)
+
     def clear(self) -> "Pipeline":
         """Removes every step from the draft (validation rules it was loaded with stay); returns this pipeline."""
         self._steps = []
@@ -279,6 +390,35 @@ class Pipeline(Resource):
         latest version's when not deployed), read from the OIP model metadata."""
         d = self._client._http.json("GET", f"/v2/models/{segment(self.name)}")
         return Signature.from_json(d)
+
+    def swap(self, step: int, model: ModelLike, version: Optional[int] = None,
+             replace: Optional[str] = None) -> Deployment:
+        """Hot swap / promote: makes a new pipeline version with ``step`` (1-based) run ``model``
+        (or, with ``replace``, one arm, champion or challenger of an A/B or shadow step, named
+        ``"model"`` or ``"model:version"``) and deploys it in place without dropping requests.
+
+        Returns:
+            The deployment, with ``swap_ms`` (how long until the new version answered).
+        """
+        ref = _model_step(model, version)
+        body: dict[str, Any] = {"step": int(step), "model": ref.model}
+        if ref.version is not None:
+            body["version"] = ref.version
+        if replace is not None:
+            body["replace"] = replace
+        d = self._client._http.json("POST", f"/v1/pipelines/{segment(self.name)}/swap", json_body=body)
+        self._steps = None  # the draft reloads from the new latest version
+        return Deployment.from_json(d)
+
+    def compare(self, start: Optional[TimeLike] = None, end: Optional[TimeLike] = None) -> pd.DataFrame:
+        """Per answering model path and per shadow challenger, a summary of the logs: one row
+        per group with ``role``, ``models``, ``pipeline_versions``, ``rows``,
+        ``validation_failure_rate``, ``errors``, ``latency_ms.p50/p95/p99`` and, per output
+        (element-wise for tensors: ``out.probabilities[1]``), ``out.<output>.count/mean/std/min/p25/p50/p75/max``."""
+        self._flush_logs()
+        d = self._client._http.json("GET", f"/v1/pipelines/{segment(self.name)}/compare",
+                                    params={"start": time_param(start), "end": time_param(end)})
+        return _compare_frame(d.get("groups", []))
 
     # -- inference -------------------------------------------------------------------------
 
@@ -362,6 +502,8 @@ class Pipeline(Resource):
 
         times: list[np.ndarray] = []
         outputs: dict[str, list[np.ndarray]] = {}
+        anomalies: dict[str, list[np.ndarray]] = {}
+        rules: Optional[list[str]] = None
         bar = None
         if show:
             bar = _progress_bar()(total=rows, unit="rows", desc=f"infer {self.name}")
@@ -371,15 +513,22 @@ class Pipeline(Resource):
                 batch = {n: a[start:stop] for n, a in tensors.items()} if splittable else tensors
                 try:
                     if use_records:
-                        t, outs = self._infer_records(batch, sig, stop - start, metadata, timeout)
+                        t, outs, flags = self._infer_records(batch, sig, stop - start, metadata, timeout)
                     else:
-                        t, outs = self._infer_binary(batch, sig, stop - start, metadata, timeout)
+                        t, outs, broken = self._infer_binary(batch, sig, stop - start, metadata, timeout)
+                        flags = {}
+                        if broken is not None:
+                            if rules is None:
+                                rules = self._rules()
+                            flags = _anomaly_columns(broken, rules, stop - start)
                 except BettongError as e:
                     if len(starts) == 1:
                         raise
                     where = f"batch {k + 1} of {len(starts)} (rows {start}-{stop - 1}; the rows before it were inferred)"
                     raise type(e)(f"{where}: {e.message}", e.code, e.status) from None
                 times.append(t)
+                for name, arr in flags.items():
+                    anomalies.setdefault(name, []).append(arr)
                 for name, arr in outs.items():
                     outputs.setdefault(name, []).append(_tensors.per_row(arr, stop - start) if as_frame else arr)
                 if bar is not None:
@@ -390,11 +539,23 @@ class Pipeline(Resource):
 
         if as_frame:
             merged = {n: _concat(parts) for n, parts in outputs.items()}
-            return _tensors.results_frame(np.concatenate(times), tensors, merged, index)
+            frame = _tensors.results_frame(np.concatenate(times), tensors, merged, index)
+            if anomalies and all(len(parts) == len(times) for parts in anomalies.values()):
+                for col in sorted(anomalies, key=lambda c: (c != "anomaly.count", 0)):
+                    frame[col] = np.concatenate(anomalies[col])
+            return frame
         return {n: _concat(parts) for n, parts in outputs.items()}
 
+    def _rules(self) -> list[str]:
+        """The names of the deployed version's validation rules, in the server's order."""
+        try:
+            deployed = self.status().pipeline_version
+            return list(self.version(deployed).validations)
+        except BettongError:
+            return []
+
     def _infer_binary(self, batch: _tensors.Tensors, sig: Signature, rows: int, metadata: Optional[Mapping[str, Any]],
-                      timeout: Optional[float]) -> tuple[np.ndarray, _tensors.Tensors]:
+                      timeout: Optional[float]) -> tuple[np.ndarray, _tensors.Tensors, Optional[list[list[str]]]]:
         body, header_length = _tensors.encode_binary_request(batch, sig.inputs, metadata or {}, str(uuid.uuid4()))
         sent = _now_ms()
         resp = self._client._http.request(
@@ -406,10 +567,14 @@ class Pipeline(Resource):
         # OIP answers carry no time; should the server add one as a response parameter, it wins.
         server_time = (head.get("parameters") or {}).get("time")
         t = int(server_time) if isinstance(server_time, (int, float)) and not isinstance(server_time, bool) else sent
-        return np.full(rows, t, dtype=np.int64), outs
+        # Pipelines with validations answer, per row, the names of the rules it broke.
+        broken = (head.get("parameters") or {}).get("anomalies")
+        if not isinstance(broken, list) or len(broken) != rows:
+            broken = None
+        return np.full(rows, t, dtype=np.int64), outs, broken
 
     def _infer_records(self, batch: _tensors.Tensors, sig: Signature, rows: int, metadata: Optional[Mapping[str, Any]],
-                       timeout: Optional[float]) -> tuple[np.ndarray, _tensors.Tensors]:
+                       timeout: Optional[float]) -> tuple[np.ndarray, _tensors.Tensors, dict[str, np.ndarray]]:
         names = [s.name for s in sig.inputs]
         columns = [_tensors.to_json_values(batch[n]) for n in names]
         records = [dict(zip(names, values)) for values in zip(*columns)]
@@ -422,7 +587,14 @@ class Pipeline(Resource):
             key = f"out.{spec.name}"
             if answer and key in answer[0]:
                 outs[spec.name] = _json_column([r.get(key) for r in answer], spec)
-        return times, outs
+        flags: dict[str, np.ndarray] = {}
+        if answer:
+            for key in answer[0]:
+                if key == "anomaly.count":
+                    flags[key] = np.asarray([r.get(key, 0) for r in answer], dtype=np.int32)
+                elif key.startswith("anomaly."):
+                    flags[key] = np.asarray([bool(r.get(key, False)) for r in answer], dtype=bool)
+        return times, outs, flags
 
     def infer_from_file(self, path: Union[str, os.PathLike[str]], *, format: Optional[str] = None,
                         **kwargs: Any) -> pd.DataFrame:
@@ -450,7 +622,7 @@ class Pipeline(Resource):
             resp.read()
 
     def logs(self, start: Optional[TimeLike] = None, end: Optional[TimeLike] = None,
-             limit: Optional[int] = 100) -> pd.DataFrame:
+             limit: Optional[int] = 100, anomaly: Optional[bool] = None) -> pd.DataFrame:
         """Inference log rows as a DataFrame: ``time`` (epoch ms), ``in.*``, ``out.*``, ``metadata.*``.
 
         Without ``start``/``end`` the newest rows come first; with a range, rows are in
@@ -460,11 +632,15 @@ class Pipeline(Resource):
             start: first time included (epoch ms, datetime, Timestamp or ISO 8601).
             end: first time excluded.
             limit: most rows to return (default 100); ``None`` reads every matching row.
+            anomaly: ``True``: only rows that broke a validation rule; ``False``: only rows that
+                broke none; ``None`` (default): every row.
         """
         if limit is not None and limit < 1:
             raise ValueError("limit must be at least 1 (or None for every row)")
         self._flush_logs()
-        base = {"start": time_param(start), "end": time_param(end)}
+        base: dict[str, Any] = {"start": time_param(start), "end": time_param(end)}
+        if anomaly is not None:
+            base["anomaly"] = "true" if anomaly else "false"
         records: list[dict[str, Any]] = []
         cursor: Optional[str] = None
         while True:
@@ -599,6 +775,39 @@ def _concat(parts: list[np.ndarray]) -> np.ndarray:
 def _json_column(values: list[Any], spec: TensorSpec) -> np.ndarray:
     """JSON values of one tensor, one per row, as an array of the tensor's dtype."""
     return np.asarray(values, dtype=spec.numpy_dtype)
+
+
+def _anomaly_columns(broken: list[Any], rules: Sequence[str], rows: int) -> dict[str, np.ndarray]:
+    """``anomaly.count`` and ``anomaly.<rule>`` columns from per-row lists of broken rule names
+    (the OIP answer's ``parameters.anomalies``), as the records route writes them."""
+    sets = [set(b) if isinstance(b, list) else set() for b in broken]
+    cols: dict[str, np.ndarray] = {"anomaly.count": np.asarray([len(b) for b in sets], dtype=np.int32)}
+    names = list(rules) + sorted({n for b in sets for n in b} - set(rules))
+    for name in names:
+        cols[f"anomaly.{name}"] = np.asarray([name in b for b in sets], dtype=bool)
+    return cols
+
+
+def _compare_frame(groups: list[dict[str, Any]]) -> pd.DataFrame:
+    """The compare route's groups as one flat row each."""
+    rows = []
+    for g in groups:
+        row: dict[str, Any] = {
+            "role": g.get("role"), "models": g.get("models"), "pipeline_versions": g.get("pipeline_versions"),
+            "rows": g.get("rows"), "validation_failure_rate": g.get("validation_failure_rate"), "errors": g.get("errors"),
+        }
+        latency = g.get("latency_ms") or {}
+        for q in ("p50", "p95", "p99"):
+            row[f"latency_ms.{q}"] = latency.get(q)
+        for col, summary in (g.get("outputs") or {}).items():
+            prefix = col if col.startswith(("out.", "in.")) else f"out.{col}"
+            for stat, v in (summary or {}).items():
+                row[f"{prefix}.{stat}"] = v
+        rows.append(row)
+    base = ["role", "models", "pipeline_versions", "rows", "validation_failure_rate", "errors",
+            "latency_ms.p50", "latency_ms.p95", "latency_ms.p99"]
+    extra = dict.fromkeys(c for r in rows for c in r if c not in base)
+    return pd.DataFrame(rows, columns=base + list(extra))
 
 
 def _same_steps(draft: Sequence[Step], latest: Optional[Sequence[PipelineStep]]) -> bool:

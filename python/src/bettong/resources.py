@@ -472,6 +472,12 @@ class Deployment(Resource):
         return self.status == "running"
 
     @property
+    def swap_ms(self) -> Optional[float]:
+        """On the answer to a hot swap: milliseconds until the new version answered; else None."""
+        v = self._raw.get("swap_ms")
+        return None if v is None else float(v)
+
+    @property
     def replicas(self) -> Optional[int]:
         """Loaded instances of every model, or None when not deployed."""
         return None if self.config is None else self.config.get("replicas")
