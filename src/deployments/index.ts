@@ -89,7 +89,7 @@ export class DeploymentService {
       const mv = await this.registry.getVersionById(ref.model_version_id);
       artifacts.set(mv.id, { runtime: mv.runtime, bytes: this.registry.readArtifact(mv) });
     }
-    const opts: LoadOptions = { instances: 1, threads: config.threads, stepTimeoutMs: config.step_timeout_ms, shadowTimeoutMs: config.shadow_timeout_ms };
+    const opts: LoadOptions = { threads: config.threads, stepTimeoutMs: config.step_timeout_ms, shadowTimeoutMs: config.shadow_timeout_ms };
     const runner = config.replicas === 0
       ? await loadRunner(version, artifacts, opts)
       : await ReplicaPool.start(version, artifacts, opts, config.replicas);

@@ -34,7 +34,6 @@ export const ErrorCodes = {
   STEP_FAILED: 'STEP_FAILED',
   STEP_TIMEOUT: 'STEP_TIMEOUT',
   REPLICA_FAILED: 'REPLICA_FAILED',
-  DEPLOYMENT_FAILED: 'DEPLOYMENT_FAILED',
   // monitoring: assays
   ASSAY_NOT_FOUND: 'ASSAY_NOT_FOUND',
   ASSAY_EXISTS: 'ASSAY_EXISTS',
@@ -59,7 +58,6 @@ export const ErrorCodes = {
   RATE_LIMITED: 'RATE_LIMITED',
   // server side
   INFERENCE_FAILED: 'INFERENCE_FAILED',
-  SHUTTING_DOWN: 'SHUTTING_DOWN',
   INTERNAL: 'INTERNAL',
 } as const;
 
@@ -93,7 +91,6 @@ export const httpStatus: Record<ErrorCode, number> = {
   STEP_FAILED: 500,
   STEP_TIMEOUT: 504,
   REPLICA_FAILED: 503,
-  DEPLOYMENT_FAILED: 500,
   ASSAY_NOT_FOUND: 404,
   ASSAY_EXISTS: 409,
   INVALID_ASSAY: 400,
@@ -115,7 +112,6 @@ export const httpStatus: Record<ErrorCode, number> = {
   TOKEN_EXISTS: 409,
   RATE_LIMITED: 429,
   INFERENCE_FAILED: 500,
-  SHUTTING_DOWN: 503,
   INTERNAL: 500,
 };
 
@@ -154,7 +150,6 @@ export const grpcStatus: Record<ErrorCode, number> = {
   STEP_FAILED: GrpcCode.INTERNAL,
   STEP_TIMEOUT: GrpcCode.DEADLINE_EXCEEDED,
   REPLICA_FAILED: GrpcCode.UNAVAILABLE,
-  DEPLOYMENT_FAILED: GrpcCode.INTERNAL,
   ASSAY_NOT_FOUND: GrpcCode.NOT_FOUND,
   ASSAY_EXISTS: GrpcCode.ALREADY_EXISTS,
   INVALID_ASSAY: GrpcCode.INVALID_ARGUMENT,
@@ -176,7 +171,6 @@ export const grpcStatus: Record<ErrorCode, number> = {
   TOKEN_EXISTS: GrpcCode.ALREADY_EXISTS,
   RATE_LIMITED: GrpcCode.RESOURCE_EXHAUSTED,
   INFERENCE_FAILED: GrpcCode.INTERNAL,
-  SHUTTING_DOWN: GrpcCode.UNAVAILABLE,
   INTERNAL: GrpcCode.INTERNAL,
 };
 

@@ -1,6 +1,6 @@
 /**
  * Runs one pipeline version: its steps in order, each step's outputs wired into the next
- * step's inputs. Every model a step may use is loaded `replicas` times and used in turn.
+ * step's inputs. Every model a step may use is loaded once per runner (one runner per replica).
  *
  * `run` is the single entry point for a batch, so a dynamic batcher can sit in front of it
  * and coalesce concurrent requests into one call.
@@ -56,18 +56,6 @@ export interface Runner {
   retire(): Promise<void>;
 }
 
-/** The loaded instances of one model version, used in turn. */
-export class ModelPool {
-  private next = 0;
-  constructor(readonly ref: ResolvedModel, readonly replicas: Model[]) {}
-
-  predict(batch: Batch): Promise<Batch> {
-    const m = this.replicas[this.next];
-    this.next = (this.next + 1) % this.replicas.length;
-    return m.predict(batch);
-  }
-}
-
 const answering = (step: number, m: ResolvedModel, arm?: number): AnsweringModel =>
   ({ step, name: m.model, version: m.model_version, sha256: m.sha256, ...(arm === undefined ? {} : { arm }) });
 
@@ -87,15 +75,16 @@ export class PipelineRunner implements Runner {
   private inFlight = 0;
   private idle: (() => void) | undefined;
 
-  constructor(readonly version: PipelineVersion, private readonly pools: Map<number, ModelPool>, private readonly shadowTimeoutMs = 10_000) {}
+  /** @param models model version id -> its loaded model */
+  constructor(readonly version: PipelineVersion, private readonly models: Map<number, Model>, private readonly shadowTimeoutMs = 10_000) {}
 
-  private pool(m: ResolvedModel): ModelPool {
-    return this.pools.get(m.model_version_id)!;
+  private model(m: ResolvedModel): Model {
+    return this.models.get(m.model_version_id)!;
   }
 
   private async predict(step: number, m: ResolvedModel, batch: Batch): Promise<Batch> {
     try {
-      return await this.pool(m).predict(batch);
+      return await this.model(m).predict(batch);
     } catch (e) {
       throw inStep(step, m, e);
     }
@@ -124,7 +113,7 @@ export class PipelineRunner implements Runner {
           const feed = batch;
           // The champion is queued first, so challengers sharing this thread run after it.
           const champion = this.predict(n, step.champion, feed);
-          shadows.push(Promise.all(step.challengers.map((c) => withTimeout(this.pool(c).predict(feed), this.shadowTimeoutMs, 'challenger')
+          shadows.push(Promise.all(step.challengers.map((c) => withTimeout(this.model(c).predict(feed), this.shadowTimeoutMs, 'challenger')
             .then((outputs): ShadowOutcome => ({ step: n, model: c.model, version: c.model_version, outputs }))
             .catch((e): ShadowOutcome => ({ step: n, model: c.model, version: c.model_version, error: (e as Error).message })))));
           batch = await champion;
@@ -163,7 +152,7 @@ export class PipelineRunner implements Runner {
   /** Releases the models once the requests already running have finished. */
   async retire(): Promise<void> {
     if (this.inFlight > 0) await new Promise<void>((resolve) => (this.idle = resolve));
-    await Promise.all([...this.pools.values()].flatMap((p) => p.replicas.map((m) => m.dispose())));
+    await Promise.all([...this.models.values()].map((m) => m.dispose()));
   }
 }
 

@@ -8,7 +8,7 @@ import {
   type GrpcInferRequest, type GrpcInferResponse, decodeGrpcInferRequest, encodeGrpcInferResponse, parseVersion,
 } from '../../codecs/oip-grpc.ts';
 import { toBettongError } from '../../errors/index.ts';
-import type { PipelineVersion } from '../../pipelines/index.ts';
+import { modelMetadata, modelReady } from '../../inference/metadata.ts';
 import type { Platform } from '../../platform.ts';
 import { DEFAULT_WORKSPACE_ID } from '../../store/index.ts';
 import { VERSION } from '../../version.ts';
@@ -25,19 +25,9 @@ export interface OipGrpcHandlers {
   ModelInfer(req: GrpcInferRequest): Promise<GrpcInferResponse>;
 }
 
-/** As the REST route: a single step reports ONNX's platform string, a chain our own. */
-const platformOf = (v: PipelineVersion) => (v.steps.length === 1 ? 'onnx_onnxv1' : 'bettong_pipeline');
-
 export function oipGrpcHandlers(p: Platform, state: ServerState): OipGrpcHandlers {
   // Every object lives in a workspace; gRPC callers act in the default one, as REST callers do for now.
   const ws = DEFAULT_WORKSPACE_ID;
-
-  /** The asked-for version, or the deployed one, or the latest when not deployed. */
-  async function versionOf(name: string, version: number | undefined): Promise<PipelineVersion> {
-    if (version !== undefined) return p.pipelines.getVersion(ws, name, version);
-    const status = await p.deployments.status(ws, name);
-    return p.pipelines.getVersion(ws, name, status.pipeline_version ?? undefined);
-  }
 
   return {
     async ServerLive() {
@@ -53,9 +43,7 @@ export function oipGrpcHandlers(p: Platform, state: ServerState): OipGrpcHandler
     async ModelReady(req) {
       const version = parseVersion(req.version);
       try {
-        const status = await p.deployments.status(ws, req.name);
-        if (version !== undefined) await p.pipelines.getVersion(ws, req.name, version);
-        return { ready: status.status === 'running' && (version === undefined || version === status.pipeline_version) };
+        return { ready: await modelReady(p, ws, req.name, version) };
       } catch (e) {
         // An unknown pipeline or version is simply not ready (clients ask for a boolean); REST answers 404.
         if (toBettongError(e).status === 404) return { ready: false };
@@ -63,12 +51,7 @@ export function oipGrpcHandlers(p: Platform, state: ServerState): OipGrpcHandler
       }
     },
     async ModelMetadata(req) {
-      const v = await versionOf(req.name, parseVersion(req.version));
-      const all = await p.pipelines.versions(ws, req.name);
-      return {
-        name: req.name, versions: all.map((x) => String(x.version)), platform: platformOf(v),
-        inputs: v.signature.inputs, outputs: v.signature.outputs,
-      };
+      return modelMetadata(p, ws, req.name, parseVersion(req.version));
     },
     async ModelInfer(msg) {
       const request = decodeGrpcInferRequest(msg);

@@ -6,7 +6,7 @@ import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeInferRequest, encodeInferResponse } from '../../codecs/oip.ts';
 import { fail } from '../../errors/index.ts';
-import type { PipelineVersion } from '../../pipelines/index.ts';
+import { modelMetadata, modelReady } from '../../inference/metadata.ts';
 import type { Platform } from '../../platform.ts';
 import { VERSION } from '../../version.ts';
 import type { ServerState } from '../app.ts';
@@ -23,10 +23,6 @@ const modelParams = {
 } as const;
 
 type ModelReq = FastifyRequest<{ Params: { name: string; version?: number } }>;
-
-function platformOf(v: PipelineVersion): string {
-  return v.steps.length === 1 ? 'onnx_onnxv1' : 'bettong_pipeline';
-}
 
 export const oipRoutes = (p: Platform, state: ServerState) => async (app: FastifyInstance) => {
   // Infer bodies are parsed here, not by the framework: a JSON header may be followed by raw tensor bytes.
@@ -55,33 +51,13 @@ export const oipRoutes = (p: Platform, state: ServerState) => async (app: Fastif
     name: 'bettong', version: VERSION, extensions: ['binary_tensor_data'],
   }));
 
-  /** The deployed version, or the asked-for one, or the latest when not deployed. */
-  async function versionOf(req: ModelReq): Promise<PipelineVersion> {
-    const ws = workspaceOf(req);
-    const { name, version } = req.params;
-    if (version !== undefined) return p.pipelines.getVersion(ws, name, version);
-    const status = await p.deployments.status(ws, name);
-    return p.pipelines.getVersion(ws, name, status.pipeline_version ?? undefined);
-  }
-
-  const metadata = async (req: ModelReq) => {
-    const v = await versionOf(req);
-    const all = await p.pipelines.versions(workspaceOf(req), req.params.name);
-    return {
-      name: req.params.name, versions: all.map((x) => String(x.version)), platform: platformOf(v),
-      inputs: v.signature.inputs, outputs: v.signature.outputs,
-    };
-  };
+  const metadata = async (req: ModelReq) => modelMetadata(p, workspaceOf(req), req.params.name, req.params.version);
   const schema = (summary: string) => ({ config: { permission: 'inference:read' as const }, schema: { tags: ['inference'], summary, params: modelParams } });
   app.get('/v2/models/:name', schema('OIP model metadata'), metadata);
   app.get('/v2/models/:name/versions/:version', schema('OIP model metadata'), metadata);
 
   const ready = async (req: ModelReq, reply: FastifyReply) => {
-    const ws = workspaceOf(req);
-    const status = await p.deployments.status(ws, req.params.name);
-    const v = req.params.version;
-    if (v !== undefined) await p.pipelines.getVersion(ws, req.params.name, v);
-    const ok = status.status === 'running' && (v === undefined || v === status.pipeline_version);
+    const ok = await modelReady(p, workspaceOf(req), req.params.name, req.params.version);
     return reply.status(ok ? 200 : 503).send({ name: req.params.name, ready: ok });
   };
   app.get('/v2/models/:name/ready', schema('OIP model ready'), ready);
