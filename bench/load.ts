@@ -49,7 +49,8 @@ export interface LoadResult {
   samples: string[];
 }
 
-export const PROTO = path.join(path.dirname(fileURLToPath(import.meta.url)), 'oip-infer.proto');
+// The server's own proto: the standard's field numbers, so the same client drives Bettong and MLServer.
+export const PROTO = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'server', 'grpc', 'oip.proto');
 export const PROTO_OPTIONS: protoLoader.Options = { keepCase: true, longs: String, enums: String, defaults: true, arrays: true, oneofs: true };
 
 export function percentiles(lat: ArrayLike<number>): { p50: number; p99: number } {
