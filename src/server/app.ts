@@ -15,6 +15,7 @@ import { type AuthOptions, installAuth } from './auth.ts';
 import { oipRoutes } from './routes/oip.ts';
 import { recordsRoutes } from './routes/records.ts';
 import { VERSION } from '../version.ts';
+import { schemaController } from './validation.ts';
 
 export interface ServerOptions extends AuthOptions {
   /** Largest request body on every route but model upload (bytes). */
@@ -33,7 +34,7 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
   const app = Fastify({
     bodyLimit: opts.bodyLimit ?? 64 * 1024 * 1024,
     logger: opts.logRequests ? { level: 'info' } : false,
-    ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
+    schemaController,
   });
 
   await app.register(swagger, {
