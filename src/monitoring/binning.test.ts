@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { BettongError } from '../errors/index.ts';
 import {
-  type BinMode, categoricalBinning, categoricalHistogram, numericBinIndex, numericBinning, numericHistogram, quantileSorted,
+  type BinMode, asCategory, categoricalBinning, categoricalHistogram, numericBinIndex, numericBinning, numericHistogram, quantileSorted,
 } from './binning.ts';
 import { close, vectors } from './vectors.testkit.ts';
 
@@ -27,7 +27,7 @@ describe('binning matches the numpy reference', () => {
   }
   for (const c of vectors.cases.filter((x: any) => x.kind === 'categorical')) {
     it(`${c.name}: categories, missing and unseen bins`, () => {
-      const b = categoricalBinning(c.baseline.filter((x: unknown) => x !== null));
+      const b = categoricalBinning(c.baseline.map(asCategory).filter((x: string | null) => x !== null));
       assert.deepEqual(b.categories, c.categories);
       assert.deepEqual(categoricalHistogram(b, c.baseline), c.baseline_counts);
       assert.deepEqual(categoricalHistogram(b, c.window), c.window_counts);
@@ -77,5 +77,13 @@ describe('binning edge cases', () => {
     refuses(() => numericBinning(s, 'provided', undefined, [0, Infinity]), 'INVALID_BIN_EDGES', /finite/);
     refuses(() => numericBinning(s, 'provided', 3, [0, 1, 2]), 'INVALID_BIN_EDGES', /'binning.bins' is 3 but the 3 edges given make 2 bins/);
     refuses(() => numericBinning(s, 'quantile', 0), 'INVALID_ASSAY', /binning.bins/);
+  });
+
+  it('a category is the value\'s text: the label "0" from a CSV, a list or the logs is one category (issue 10)', () => {
+    assert.equal(asCategory('0'), asCategory(0));
+    assert.deepEqual([asCategory(1.5), asCategory(true), asCategory(''), asCategory(null), asCategory(NaN)], ['1.5', 'true', '', null, null]);
+    assert.deepEqual(categoricalBinning(['10', 'b', '2', 'a', '-1.5', '2']).categories, ['-1.5', '2', '10', 'a', 'b']);
+    const b = categoricalBinning(['0', '1']);
+    assert.deepEqual(categoricalHistogram(b, ['0', 0, '1', 1, 2, null]), [1, 2, 2, 1]);
   });
 });

@@ -7,8 +7,11 @@
  * bin m+1 holds values above e_m. A baseline of one distinct value gives the point bin [c, c].
  * Quantile edges that coincide (ties in the baseline) are merged, and the binning says so.
  *
- * Categorical: bin 0 holds missing values, then one bin per baseline category (sorted), then one
- * bin for values the baseline never had.
+ * Categorical: bin 0 holds missing values, then one bin per baseline category, then one bin for
+ * values the baseline never had. A category is the value's text, whatever the source: a string
+ * as it is, any other JSON value as its JSON text (0 → "0", true → "true"). So the label "0" in a
+ * CSV or a values list is the same category as a logged string "0" or a logged number 0.
+ * Categories sort numbers first (by value), then the other strings.
  */
 import { fail } from '../errors/index.ts';
 
@@ -33,7 +36,8 @@ export interface NumericBinning {
   note?: string;
 }
 
-export type Category = string | number;
+/** A category's text. Profiles stored before categories were text may still hold numbers. */
+export type Category = string;
 
 export interface CategoricalBinning {
   kind: 'categorical';
@@ -155,27 +159,34 @@ export function numericHistogram(edges: number[], values: ArrayLike<number>): nu
   return counts;
 }
 
-/** Sorts categories: numbers ascending, then strings. */
-const byCategory = (a: Category, b: Category) =>
-  typeof a === typeof b ? (a < b ? -1 : a > b ? 1 : 0) : typeof a === 'number' ? -1 : 1;
+const JSON_NUMBER = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/;
+
+/** Sorts categories: those that are numbers ascending by value, then the rest by code unit. */
+export function byCategory(a: Category, b: Category): number {
+  const na = JSON_NUMBER.test(a);
+  const nb = JSON_NUMBER.test(b);
+  if (na !== nb) return na ? -1 : 1;
+  if (na && Number(a) !== Number(b)) return Number(a) - Number(b);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
 
 export function categoricalBinning(categories: Iterable<Category>): CategoricalBinning {
   const cats = [...new Set(categories)].sort(byCategory);
   if (cats.length === 0) fail('BASELINE_TOO_SMALL', 'the baseline has no values to take categories from');
   if (cats.length > MAX_CATEGORIES) fail('INVALID_ASSAY', `the baseline has ${cats.length} distinct values; a categorical assay takes at most ${MAX_CATEGORIES}`);
-  return { kind: 'categorical', categories: cats, labels: ['(missing)', ...cats.map(String), '(unseen)'] };
+  return { kind: 'categorical', categories: cats, labels: ['(missing)', ...cats, '(unseen)'] };
 }
 
-/** A JSON value as a category: booleans count as 1/0 (as SQLite's json_extract gives them). */
+/** A JSON value as a category: its text (mirrors `categoryText` in source.ts); null and NaN are missing. */
 export function asCategory(v: unknown): Category | null {
-  if (typeof v === 'boolean') return v ? 1 : 0;
-  if (typeof v === 'number') return Number.isNaN(v) ? null : v;
+  if (v === null || v === undefined) return null;
   if (typeof v === 'string') return v;
-  return null;
+  if (typeof v === 'number') return Number.isNaN(v) ? null : JSON.stringify(v);
+  return JSON.stringify(v);
 }
 
 export function categoricalHistogram(b: CategoricalBinning, values: Iterable<unknown>): number[] {
-  const pos = new Map<Category, number>(b.categories.map((c, i) => [c, i + 1]));
+  const pos = new Map<Category, number>(b.categories.map((c, i) => [String(c), i + 1]));
   const counts = new Array(b.categories.length + 2).fill(0);
   for (const v of values) {
     const c = asCategory(v);

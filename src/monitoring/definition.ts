@@ -42,7 +42,7 @@ export interface AssayDefinition {
   binning?: { mode?: BinMode; bins?: number; edges?: number[] };
   metric?: Metric;
   thresholds?: { warning?: number; alert?: number };
-  /** Proportion empty bins take in PSI and in the chi-square expectation (default 1e-4). */
+  /** Proportion empty bins take in PSI (default 1e-4). */
   epsilon?: number;
   /** Saved assays only: POST a JSON payload here when a window is in alert (or warning too). */
   alert?: { webhook: string; on?: 'alert' | 'warning' };

@@ -36,14 +36,17 @@ describe('metrics match the reference vectors', () => {
         close(wasserstein1(a, w), c.wasserstein, 'wasserstein', 1e-11);
         close(wasserstein1(w, a), c.wasserstein, 'wasserstein is symmetric', 1e-11);
       });
-    } else {
-      it(`${c.name}: chi-square against the baseline proportions`, () => {
-        const chi = chiSquare(c.window_counts, proportions(c.baseline_counts));
-        assert.equal(chi.df, c.chisquare.df);
-        close(chi.statistic, c.chisquare.statistic, 'chi-square statistic', 1e-11);
-        close(chi.pvalue, c.chisquare.pvalue, 'chi-square p-value', 1e-9, 1e-300);
-      });
     }
+    it(`${c.name}: chi-square as scipy's chisquare over the bins the baseline has values in`, () => {
+      const chi = chiSquare(c.window_counts, proportions(c.baseline_counts));
+      const want = c.chisquare;
+      assert.deepEqual({ df: chi.df, bins: chi.bins, unscored: chi.unscored }, { df: want.df, bins: want.bins, unscored: want.unscored });
+      // null in the vectors: scipy's NaN (nothing to test, or one bin)
+      if (want.statistic === null) assert.ok(Number.isNaN(chi.statistic), `statistic ${chi.statistic}`);
+      else close(chi.statistic, want.statistic, 'chi-square statistic', 1e-9, 1e-300);
+      if (want.pvalue === null) assert.ok(Number.isNaN(chi.pvalue), `p-value ${chi.pvalue}`);
+      else close(chi.pvalue, want.pvalue, 'chi-square p-value', 1e-9, 1e-300);
+    });
   }
 
   it('kstwo.sf over every branch (Ruben–Gambino, Durbin, Pomeranz, Smirnov, Pelz–Good)', () => {
@@ -73,8 +76,21 @@ describe('metric edge cases', () => {
     assert.ok(psi(b, w, 1e-2).score < p.score, 'a larger epsilon lowers the score');
     close(jensenShannon([1, 0], [0, 1]), 1, 'disjoint supports: JS distance 1 in base 2');
     close(sumDiff([1, 0], [0, 1]).score, 1, 'disjoint supports: SumDiff 1');
-    const chi = chiSquare([5, 5], [1, 0]);
-    assert.ok(Number.isFinite(chi.statistic) && chi.pvalue >= 0);
+  });
+
+  it('chi-square leaves bins empty in the baseline out: no epsilon expectation, no degree of freedom (issue 10)', () => {
+    // a:50/b:30/c:20 vs a:40/b:35/c:25 with (missing) and (unseen) around them: scipy.stats.chisquare([40, 35, 25], f_exp=[50, 30, 20])
+    const b = proportions([0, 50, 30, 20, 0]);
+    const chi = chiSquare([0, 40, 35, 25, 0], b);
+    close(chi.statistic, 4.083333333333334, 'statistic', 1e-12);
+    close(chi.pvalue, 0.12981217685543797, 'p-value', 1e-9);
+    assert.deepEqual([chi.df, chi.bins, chi.unscored], [2, 3, 0]);
+    // window rows the baseline never had are counted as unscored; the rest is tested on its own total
+    const unseen = chiSquare([2, 40, 35, 25, 9], b);
+    assert.deepEqual([unseen.statistic, unseen.pvalue, unseen.df, unseen.unscored], [chi.statistic, chi.pvalue, 2, 11]);
+    const only = chiSquare([5, 5], [1, 0]);
+    assert.deepEqual([only.statistic, only.df, only.bins, only.unscored], [0, 0, 1, 5]);
+    assert.ok(Number.isNaN(only.pvalue), 'one bin: nothing to test (scipy: NaN)');
   });
 
   it('KS of disjoint samples is 1 with a tiny p-value; of one value each side too', () => {

@@ -9,8 +9,8 @@ import gammainc from '@stdlib/math-base-special-gammainc';
 import gammaln from '@stdlib/math-base-special-gammaln';
 
 /**
- * Empty bins take this proportion in PSI (and in the chi-square expectation), so no score is
- * ever infinite. Evidently's default; recorded in every result next to the score.
+ * Empty bins take this proportion in PSI, so no score is ever infinite. Evidently's default;
+ * recorded in every result next to the score. (Chi-square leaves bins empty in the baseline out.)
  */
 export const DEFAULT_EPSILON = 1e-4;
 
@@ -64,21 +64,44 @@ export function jensenShannon(b: number[], w: number[], base = JS_LOG_BASE): num
   return Math.sqrt(Math.max(0, div / 2 / Math.log(base)));
 }
 
+export interface ChiSquareResult {
+  statistic: number;
+  pvalue: number;
+  /** Scored bins − 1. */
+  df: number;
+  /** Bins scored: those the baseline has values in. */
+  bins: number;
+  /** Window rows in bins empty in the baseline (e.g. `(unseen)`): left out of the test, counted here. */
+  unscored: number;
+}
+
 /**
- * Pearson's chi-square of observed window counts against the baseline proportions scaled to the
- * window's size (empty baseline bins take `epsilon`, then renormalised). df = bins − 1.
+ * Pearson's chi-square goodness of fit of the window's counts to the baseline's proportions, as
+ * scipy's `chisquare(f_obs, f_exp)` over the bins the baseline has values in: the expectation of
+ * bin i is bᵢ·n, n the window's rows in those bins (so both sum to n, as scipy requires), and
+ * df = those bins − 1. A bin empty in the baseline (the `(missing)` or `(unseen)` bin of a
+ * categorical target, an outlier bin of a numeric one) has no expectation: it adds no degree of
+ * freedom, and window rows in it are reported as `unscored` (the other metrics see them).
  */
-export function chiSquare(observed: number[], b: number[], epsilon = DEFAULT_EPSILON): { statistic: number; pvalue: number; df: number } {
-  const n = observed.reduce((s, x) => s + x, 0);
-  const bs = b.map((x) => smooth(x, epsilon));
-  const total = bs.reduce((s, x) => s + x, 0);
+export function chiSquare(observed: number[], b: number[]): ChiSquareResult {
+  let n = 0;
+  let unscored = 0;
+  let bins = 0;
+  for (let i = 0; i < observed.length; i++) {
+    if (b[i] > 0) {
+      n += observed[i];
+      bins++;
+    } else unscored += observed[i];
+  }
   let statistic = 0;
   for (let i = 0; i < observed.length; i++) {
-    const e = (n * bs[i]) / total;
+    if (!(b[i] > 0)) continue;
+    const e = n * b[i];
     statistic += ((observed[i] - e) ** 2) / e;
   }
-  const df = observed.length - 1;
-  return { statistic, pvalue: df > 0 ? gammainc(statistic / 2, df / 2, true, true) : NaN, df };
+  const df = bins - 1;
+  if (n === 0) statistic = NaN;
+  return { statistic, pvalue: df > 0 && n > 0 ? gammainc(statistic / 2, df / 2, true, true) : NaN, df, bins, unscored };
 }
 
 // ---- Samples: Kolmogorov–Smirnov and Wasserstein-1. Inputs are sorted and free of NaN. ----

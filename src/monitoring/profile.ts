@@ -69,15 +69,19 @@ export function categoricalProfile(counts: Map<Category | null, number>, source:
   };
 }
 
-/** Numbers stay numbers, numeric strings become numbers, empty cells become null. */
-function cell(v: unknown): unknown {
+/**
+ * A CSV cell: text, as the file has it (a numeric target reads numbers from it, a categorical one
+ * takes it as the category); an empty cell is missing; a cell holding a list ("[0.1, 0.9]", a
+ * tensor column written by pandas) is parsed when an element is picked from it.
+ */
+function csvCell(v: unknown, index: number | undefined): unknown {
   if (typeof v !== 'string') return v;
   const s = v.trim();
   if (s === '') return null;
-  if (s.startsWith('[')) {
+  if (index !== undefined && s.startsWith('[')) {
     try { return JSON.parse(s); } catch { return v; }
   }
-  return Number.isNaN(Number(s)) ? v : Number(s);
+  return s;
 }
 
 function pick(v: unknown, index: number | undefined, where: string): unknown {
@@ -93,9 +97,13 @@ function guessFormat(content: string): 'csv' | 'json' | 'jsonl' {
   try { JSON.parse(t); return 'json'; } catch { return 'jsonl'; }
 }
 
-/** The values of a static baseline: a list, or a column of an uploaded CSV / JSON / JSON Lines file. */
+/**
+ * The values of a static baseline: a list, or a column of an uploaded CSV / JSON / JSON Lines file.
+ * JSON values keep their JSON types and CSV cells stay text: `asNumbers` / `asCategoryCounts` read
+ * them for the target's kind, so a label "0" is never turned into the number 0.
+ */
 export function staticValues(baseline: { values?: unknown[]; file?: { content: string; format?: string; column: string; index?: number } }): unknown[] {
-  if (baseline.values) return baseline.values.map(cell);
+  if (baseline.values) return baseline.values;
   const f = baseline.file!;
   const format = f.format ?? guessFormat(f.content);
   let records: Record<string, unknown>[];
@@ -109,7 +117,7 @@ export function staticValues(baseline: { values?: unknown[]; file?: { content: s
         if (!(f.column in body)) fail('UNKNOWN_COLUMN', `the baseline file has no column '${f.column}'; its columns: ${Object.keys(body).join(', ')}`);
         const col = body[f.column];
         if (!Array.isArray(col)) fail('INVALID_ASSAY', `column '${f.column}' of the baseline file is not a list`);
-        return (col as unknown[]).map((v, i) => pick(cell(v), f.index, `row ${i} of '${f.column}'`));
+        return (col as unknown[]).map((v, i) => pick(v, f.index, `row ${i} of '${f.column}'`));
       }
       records = body;
     }
@@ -122,11 +130,20 @@ export function staticValues(baseline: { values?: unknown[]; file?: { content: s
     const cols = records[0] && typeof records[0] === 'object' ? Object.keys(records[0]).join(', ') : '(none)';
     fail('UNKNOWN_COLUMN', `the baseline file has no column '${f.column}'; its columns: ${cols}`);
   }
-  return records.map((r, i) => pick(cell(r?.[f.column] ?? null), f.index, `row ${i} of '${f.column}'`));
+  const read = format === 'csv' ? (v: unknown) => csvCell(v, f.index) : (v: unknown) => v;
+  return records.map((r, i) => pick(read(r?.[f.column] ?? null), f.index, `row ${i} of '${f.column}'`));
+}
+
+/** A static value as a number, as SQL reads a logged one: booleans 1 / 0, numeric text its number; anything else NaN. */
+function asNumber(v: unknown): number {
+  if (typeof v === 'number') return v;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'string' && v.trim() !== '') return Number(v);
+  return NaN;
 }
 
 /** Static values as numbers: null, NaN and non-numbers become NaN. */
-export const asNumbers = (values: unknown[]): Float64Array => Float64Array.from(values, (v) => (typeof v === 'number' ? v : NaN));
+export const asNumbers = (values: unknown[]): Float64Array => Float64Array.from(values, asNumber);
 
 /** Static values as category counts. */
 export function asCategoryCounts(values: unknown[]): Map<Category | null, number> {

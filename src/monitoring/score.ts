@@ -6,7 +6,7 @@
  */
 import type { ResolvedDefinition, Status } from './definition.ts';
 import { statusOf } from './definition.ts';
-import { JS_LOG_BASE, type KsResult, chiSquare, jensenShannon, ksTwoSample, maxDiff, proportions, psi, sumDiff, wasserstein1 } from './metrics.ts';
+import { type ChiSquareResult, JS_LOG_BASE, type KsResult, chiSquare, jensenShannon, ksTwoSample, maxDiff, proportions, psi, sumDiff, wasserstein1 } from './metrics.ts';
 import type { BaselineProfile, CategoricalSummary } from './profile.ts';
 import type { NumericSummary } from './source.ts';
 import type { Window } from './windows.ts';
@@ -37,7 +37,7 @@ export interface WindowResult {
     maxdiff: { score: number; bin: number };
     sumdiff: number;
     jensenshannon: number;
-    chisquare: { statistic: number; pvalue: number; df: number };
+    chisquare: ChiSquareResult;
     ks?: KsResult;
     wasserstein?: number;
   };
@@ -61,7 +61,7 @@ export function scoreWindow(
   const md = maxDiff(b, w);
   const sd = sumDiff(b, w);
   const metrics: WindowResult['metrics'] = {
-    psi: p.score, maxdiff: { score: md.score, bin: md.bin }, sumdiff: sd.score, jensenshannon: jensenShannon(b, w), chisquare: chiSquare(counts, b, d.epsilon),
+    psi: p.score, maxdiff: { score: md.score, bin: md.bin }, sumdiff: sd.score, jensenshannon: jensenShannon(b, w), chisquare: chiSquare(counts, b),
   };
   if (samples && d.metric === 'ks') metrics.ks = ksTwoSample(samples.baseline, samples.window);
   if (samples && d.metric === 'wasserstein') metrics.wasserstein = wasserstein1(samples.baseline, samples.window);

@@ -52,6 +52,16 @@ export function resolveColumn(versions: PipelineVersion[], column: string, index
 const valueExpr = (c: ColumnRef) => sql`json_extract(${sql.ref(c.side)}, ${c.path})`;
 
 /**
+ * The target as a category's text (mirrors `asCategory` in binning.ts): a string as it is, any
+ * other JSON value as its JSON text (`->` gives the number as logged: 0 → '0', true → 'true'),
+ * JSON null or no value NULL.
+ */
+const categoryExpr = (c: ColumnRef) => {
+  const col = sql.ref(c.side);
+  return sql`CASE json_type(${col}, ${c.path}) WHEN 'text' THEN json_extract(${col}, ${c.path}) WHEN 'null' THEN NULL ELSE ${col} -> ${c.path} END`;
+};
+
+/**
  * How to reach a pipeline's rows in [start, end). Rows are appended in about time order, so when
  * they make up most of the rowid range they span, walking that range of the table in order (and
  * filtering) beats looking each row up through the (pipeline_id, time) index.
@@ -67,8 +77,7 @@ async function planScan(db: DB, pipelineId: number, start: number, end: number):
 }
 
 /** The target per log row in [start, end): a co-routine (LIMIT -1 keeps SQLite from inlining it), so json_extract runs once a row. */
-function values(c: ColumnRef, pipelineId: number, start: number, end: number, scan: Scan): RawBuilder<unknown> {
-  const v = valueExpr(c);
+function values(c: ColumnRef, pipelineId: number, start: number, end: number, scan: Scan, v: RawBuilder<unknown> = valueExpr(c)): RawBuilder<unknown> {
   // The unary + keeps SQLite off the index for the dense plan: it walks the rowid range instead.
   return scan.dense
     ? sql`(SELECT ${v} AS v FROM inference_logs WHERE id BETWEEN ${scan.lo} AND ${scan.hi} AND +pipeline_id = ${pipelineId} AND +time >= ${start} AND +time < ${end} LIMIT -1)`
@@ -129,25 +138,27 @@ export async function numericWindow(db: DB, pipelineId: number, c: ColumnRef, ed
   return { counts, summary: { count: n, nan_count: n - nx, mean, std, min: nx > 0 ? lo : null, max: nx > 0 ? hi : null } };
 }
 
-/** Counts per category over [start, end): bin 0 missing, 1…K the categories, K+1 unseen. */
-export async function categoricalWindow(db: DB, pipelineId: number, c: ColumnRef, categories: Category[], start: number, end: number): Promise<number[]> {
-  const whens = [sql`WHEN v IS NULL THEN 0`, ...categories.map((cat, i) => sql`WHEN v = ${cat} THEN ${i + 1}`)];
+/**
+ * Counts per category over [start, end): bin 0 missing, 1…K the categories, K+1 unseen. Compared
+ * as text, so a profile stored with number categories still matches.
+ */
+export async function categoricalWindow(db: DB, pipelineId: number, c: ColumnRef, categories: (Category | number)[], start: number, end: number): Promise<number[]> {
+  const whens = [sql`WHEN v IS NULL THEN 0`, ...categories.map((cat, i) => sql`WHEN v = ${String(cat)} THEN ${i + 1}`)];
+  const rows = values(c, pipelineId, start, end, await planScan(db, pipelineId, start, end), categoryExpr(c));
   const q = sql<{ bin: number; n: number }>`
-    SELECT bin, count(*) AS n FROM (SELECT CASE ${sql.join(whens, sql` `)} ELSE ${categories.length + 1} END AS bin FROM ${values(c, pipelineId, start, end, await planScan(db, pipelineId, start, end))})
+    SELECT bin, count(*) AS n FROM (SELECT CASE ${sql.join(whens, sql` `)} ELSE ${categories.length + 1} END AS bin FROM ${rows})
     GROUP BY bin`;
   const counts = new Array(categories.length + 2).fill(0);
   for (const r of (await q.execute(db)).rows) counts[r.bin] = Number(r.n);
   return counts;
 }
 
-/** Distinct values and their counts (a categorical baseline from the logs). */
+/** Distinct categories and their counts (a categorical baseline from the logs); null: missing. */
 export async function distinctValues(db: DB, pipelineId: number, c: ColumnRef, start: number, end: number): Promise<Map<Category | null, number>> {
-  const q = sql<{ v: Category | null; n: number }>`SELECT v, count(*) AS n FROM ${values(c, pipelineId, start, end, await planScan(db, pipelineId, start, end))} GROUP BY v LIMIT 100001`;
+  const rows = values(c, pipelineId, start, end, await planScan(db, pipelineId, start, end), categoryExpr(c));
+  const q = sql<{ v: Category | null; n: number }>`SELECT v, count(*) AS n FROM ${rows} GROUP BY v LIMIT 100001`;
   const out = new Map<Category | null, number>();
-  for (const r of (await q.execute(db)).rows) {
-    const v = typeof r.v === 'number' || typeof r.v === 'string' ? r.v : null;
-    out.set(v, (out.get(v) ?? 0) + Number(r.n));
-  }
+  for (const r of (await q.execute(db)).rows) out.set(r.v, (out.get(r.v) ?? 0) + Number(r.n));
   return out;
 }
 

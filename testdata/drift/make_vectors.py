@@ -3,7 +3,10 @@
 Writes testdata/drift/vectors.json: several baseline/window pairs (same, shifted, scaled,
 heavy-tailed, discrete with ties, NaNs, all-equal baseline, small and large samples,
 categorical) with
-  - scipy's ks_2samp (method='auto'), wasserstein_distance, jensenshannon (base 2), chisquare;
+  - scipy's ks_2samp (method='auto'), wasserstein_distance, jensenshannon (base 2), chisquare
+    over the bins the baseline has values in (f_exp = baseline proportion x the window's rows in
+    those bins; bins empty in the baseline add no degree of freedom, their window rows are
+    reported as 'unscored');
   - a reference binning and PSI / MaxDiff / SumDiff written here in numpy, following the rule
     Bettong documents (bins fixed from the baseline, outlier bins on both sides, NaN in the
     leftmost bin, empty bins take proportion EPSILON in PSI).
@@ -15,6 +18,7 @@ generator; with the pinned versions the output is byte-identical.
 import json
 import math
 import os
+import re
 
 import numpy as np
 from scipy import stats
@@ -71,6 +75,22 @@ def binned_metrics(b_counts, w_counts):
     }
 
 
+def chisquare_scored(b_counts, w_counts):
+    """scipy's chisquare over the bins the baseline has values in, expectations scaled to the window."""
+    b_counts, w_counts = np.asarray(b_counts, dtype=np.float64), np.asarray(w_counts, dtype=np.float64)
+    scored = b_counts > 0
+    b = b_counts / b_counts.sum()
+    obs = w_counts[scored]
+    f_exp = obs.sum() * b[scored]
+    if obs.sum() == 0:  # nothing to test: scipy divides 0 by 0; written as null (JSON has no NaN)
+        stat = pvalue = None
+    else:
+        chi = stats.chisquare(obs, f_exp)  # one bin: df 0, p-value NaN, written as null too
+        stat, pvalue = (None if math.isnan(x) else float(x) for x in (chi.statistic, chi.pvalue))
+    return {"statistic": stat, "pvalue": pvalue, "df": int(scored.sum()) - 1,
+            "bins": int(scored.sum()), "unscored": int(w_counts[~scored].sum())}
+
+
 def jnum(a):
     return [None if math.isnan(v) else v for v in np.asarray(a, dtype=np.float64).tolist()]
 
@@ -93,35 +113,48 @@ def numeric_case(name, baseline, window, mode="quantile", bins=5, provided=None)
         "ks": {"statistic": float(ks.statistic), "pvalue": float(ks.pvalue),
                "method": "exact" if max(len(bx), len(wx)) <= 10000 else "asymp"},
         "wasserstein": float(stats.wasserstein_distance(bx, wx)),
+        "chisquare": chisquare_scored(b_counts, w_counts),
     }
     if provided is not None:
         case["provided_edges"] = list(provided)
     return case
 
 
+JSON_NUMBER = re.compile(r"^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$")
+
+
+def category(v):
+    """A value's category: a string as it is, a number its JSON text (ints only here), None missing."""
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return v if isinstance(v, str) else json.dumps(v)
+
+
+def category_order(c):
+    """Numbers first by value, then the other strings."""
+    return (0, float(c), c) if JSON_NUMBER.match(c) else (1, 0.0, c)
+
+
 def categorical_case(name, baseline, window):
-    cats = sorted(set(baseline))
+    cats = sorted({category(v) for v in baseline if v is not None}, key=category_order)
     pos = {c: i + 1 for i, c in enumerate(cats)}
     nb = len(cats) + 2  # 0: missing, 1..K: baseline categories, K+1: unseen in the baseline
 
     def counts(values):
         c = np.zeros(nb)
         for v in values:
-            c[0 if v is None else pos.get(v, nb - 1)] += 1
+            c[0 if v is None else pos.get(category(v), nb - 1)] += 1
         return c
 
     b_counts, w_counts = counts(baseline), counts(window)
-    n_w = w_counts.sum()
-    b = b_counts / b_counts.sum()
-    bs = np.where(b == 0, EPSILON, b)
-    f_exp = n_w * bs / bs.sum()
-    chi = stats.chisquare(w_counts, f_exp)
     return {
         "name": name, "kind": "categorical", "baseline": baseline, "window": window,
         "categories": cats,
         "baseline_counts": b_counts.astype(int).tolist(), "window_counts": w_counts.astype(int).tolist(),
         **binned_metrics(b_counts, w_counts),
-        "chisquare": {"statistic": float(chi.statistic), "pvalue": float(chi.pvalue), "df": nb - 1},
+        "chisquare": chisquare_scored(b_counts, w_counts),
     }
 
 
@@ -159,6 +192,18 @@ cases += [
                      [str(x) for x in rng.choice(letters, 600, p=[0.2, 0.3, 0.2, 0.2, 0.1])]),
     categorical_case("categorical_unseen_and_missing", base_cat,
                      [str(x) for x in rng.choice(letters[:4], 300, p=[0.4, 0.3, 0.2, 0.1])] + ["z"] * 12 + [None] * 5),
+]
+
+# Deterministic cases from issue 10: integers shifted by 20 (KS p and W1 exactly as scipy), the
+# a/b/c counts whose chi-square must have df 2, a real drift among them, labels that look like
+# numbers (text in the baseline, numbers and text in the window), a window with unseen values only.
+cases += [
+    numeric_case("integers_shifted", np.arange(100.0), np.arange(20.0, 120.0)),
+    categorical_case("categorical_abc", ["a"] * 50 + ["b"] * 30 + ["c"] * 20, ["a"] * 40 + ["b"] * 35 + ["c"] * 25),
+    categorical_case("categorical_abc_drift", ["a"] * 50 + ["b"] * 30 + ["c"] * 20, ["a"] * 38 + ["b"] * 40 + ["c"] * 22),
+    categorical_case("categorical_numeric_labels", [str(i % 12) for i in range(600)],
+                     [i % 12 for i in range(300)] + [str(i % 12) for i in range(300)] + [12] * 7 + [None] * 3),
+    categorical_case("categorical_unseen_only", ["a"] * 5 + ["b"] * 5, ["z"] * 4),
 ]
 
 # The asymptotic p-value is kstwo.sf(d, round(m*n/(m+n))): check it over every branch
