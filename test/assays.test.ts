@@ -132,8 +132,10 @@ describe('assay preview', () => {
     assert.equal(chi.baseline.kind, 'categorical');
     assert.deepEqual(chi.baseline.labels.at(0), '(missing)');
     assert.deepEqual(chi.baseline.labels.at(-1), '(unseen)');
-    assert.equal(chi.windows[1].metrics.chisquare.df, chi.baseline.labels.length - 1);
-    assert.ok(['ok', 'warning', 'alert'].includes(chi.windows[1].status));
+    const scored = chi.baseline.counts.filter((n) => n > 0).length;
+    assert.equal(chi.windows[1].metrics.chisquare.df, scored - 1, 'bins empty in the baseline ((missing), (unseen)) add no degree of freedom');
+    assert.equal(chi.windows[1].metrics.chisquare.bins, scored);
+    assert.ok(['ok', 'warning', 'alert'].includes(chi.windows[1].status), `one label in the baseline: df 0, p 1, not no_data (${chi.windows[1].status})`);
     const w = await s.client.previewAssay(definition({ metric: 'wasserstein', thresholds: { alert: 1 } }));
     assert.ok(w.windows[1].metrics.wasserstein! > w.windows[0].metrics.wasserstein!);
   });

@@ -41,7 +41,7 @@ describe('metrics match the reference vectors', () => {
       const chi = chiSquare(c.window_counts, proportions(c.baseline_counts));
       const want = c.chisquare;
       assert.deepEqual({ df: chi.df, bins: chi.bins, unscored: chi.unscored }, { df: want.df, bins: want.bins, unscored: want.unscored });
-      // null in the vectors: scipy's NaN (nothing to test, or one bin)
+      // null in the vectors: scipy's NaN (no window row in a scored bin)
       if (want.statistic === null) assert.ok(Number.isNaN(chi.statistic), `statistic ${chi.statistic}`);
       else close(chi.statistic, want.statistic, 'chi-square statistic', 1e-9, 1e-300);
       if (want.pvalue === null) assert.ok(Number.isNaN(chi.pvalue), `p-value ${chi.pvalue}`);
@@ -89,8 +89,9 @@ describe('metric edge cases', () => {
     const unseen = chiSquare([2, 40, 35, 25, 9], b);
     assert.deepEqual([unseen.statistic, unseen.pvalue, unseen.df, unseen.unscored], [chi.statistic, chi.pvalue, 2, 11]);
     const only = chiSquare([5, 5], [1, 0]);
-    assert.deepEqual([only.statistic, only.df, only.bins, only.unscored], [0, 0, 1, 5]);
-    assert.ok(Number.isNaN(only.pvalue), 'one bin: nothing to test (scipy: NaN)');
+    assert.deepEqual([only.statistic, only.pvalue, only.df, only.bins, only.unscored], [0, 1, 0, 1, 5], 'one bin: nothing to test, p 1 (scipy: NaN)');
+    const none = chiSquare([0, 4], [1, 0]);
+    assert.ok(Number.isNaN(none.statistic) && Number.isNaN(none.pvalue) && none.unscored === 4, 'no window row in a scored bin');
   });
 
   it('KS of disjoint samples is 1 with a tiny p-value; of one value each side too', () => {

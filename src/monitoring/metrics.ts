@@ -82,6 +82,9 @@ export interface ChiSquareResult {
  * df = those bins − 1. A bin empty in the baseline (the `(missing)` or `(unseen)` bin of a
  * categorical target, an outlier bin of a numeric one) has no expectation: it adds no degree of
  * freedom, and window rows in it are reported as `unscored` (the other metrics see them).
+ * One scored bin leaves nothing to test: df 0 and p = 1 (scipy gives NaN; χ² with 0 degrees of
+ * freedom is 0 for sure, so P(χ²₀ ≥ 0) = 1), so such a window is `ok`, not `no_data`. No window
+ * rows in scored bins: statistic and p-value NaN (the score is null).
  */
 export function chiSquare(observed: number[], b: number[]): ChiSquareResult {
   let n = 0;
@@ -101,7 +104,8 @@ export function chiSquare(observed: number[], b: number[]): ChiSquareResult {
   }
   const df = bins - 1;
   if (n === 0) statistic = NaN;
-  return { statistic, pvalue: df > 0 && n > 0 ? gammainc(statistic / 2, df / 2, true, true) : NaN, df, bins, unscored };
+  const pvalue = n === 0 ? NaN : df === 0 ? 1 : gammainc(statistic / 2, df / 2, true, true);
+  return { statistic, pvalue, df, bins, unscored };
 }
 
 // ---- Samples: Kolmogorov–Smirnov and Wasserstein-1. Inputs are sorted and free of NaN. ----

@@ -85,8 +85,10 @@ def chisquare_scored(b_counts, w_counts):
     if obs.sum() == 0:  # nothing to test: scipy divides 0 by 0; written as null (JSON has no NaN)
         stat = pvalue = None
     else:
-        chi = stats.chisquare(obs, f_exp)  # one bin: df 0, p-value NaN, written as null too
-        stat, pvalue = (None if math.isnan(x) else float(x) for x in (chi.statistic, chi.pvalue))
+        chi = stats.chisquare(obs, f_exp)
+        stat, pvalue = float(chi.statistic), float(chi.pvalue)
+        if scored.sum() == 1:  # df 0: scipy says NaN (chi2 needs df > 0); P(chi2_0 >= 0) = 1, the test never rejects
+            pvalue = 1.0
     return {"statistic": stat, "pvalue": pvalue, "df": int(scored.sum()) - 1,
             "bins": int(scored.sum()), "unscored": int(w_counts[~scored].sum())}
 
