@@ -136,6 +136,18 @@ describe('JSON bodies are never type-coerced', () => {
     assert.notEqual(named.json.code, 'INVALID_REQUEST', 'an empty name is a string: refused by the name rules, not the schema');
   });
 
+  it('pipeline steps, free-form in the schema, are type-checked too: a version "1" is named, not looked up', async () => {
+    for (const [step, message] of [
+      [{ model: 'breast_cancer_logreg', version: '1' }, /step 1: 'version' of model 'breast_cancer_logreg' must be a positive integer, got "1"/],
+      [{ model: 'breast_cancer_logreg', version: 0 }, /'version' .* must be a positive integer, got 0/],
+      [{ shadow: { champion: { model: 'breast_cancer_logreg' }, challengers: [{ model: 0 }] } }, /'model' must be a model name, got 0/],
+    ] as const) {
+      const r = await call(s, 'POST', '/v1/pipelines', { name: 'typed', steps: [step] });
+      assert.equal(r.json.code, 'INVALID_PIPELINE', JSON.stringify(r.json));
+      assert.match(r.json.error, message);
+    }
+  });
+
   it('query strings and path params are still coerced from text', async () => {
     assert.equal((await call(s, 'GET', '/v1/audit?limit=2')).status, 200);
     assert.equal((await call(s, 'GET', '/v1/pipelines/bc/versions/1')).json.version, 1);

@@ -91,7 +91,14 @@ export function checkKey(where: string, key: string | undefined, inputs: TensorS
 export async function resolveStep(
   registry: ModelRegistry, workspaceId: number, spec: StepSpec, where: string,
 ): Promise<{ step: PipelineStep; signature: Signature }> {
-  const get = (r: ModelRef) => registry.getVersion(workspaceId, r.model, r.version);
+  const get = (r: ModelRef) => {
+    // Step specs are free-form in the request schema: their types are checked here, never coerced.
+    if (typeof r.model !== 'string') fail('INVALID_PIPELINE', `${where}: 'model' must be a model name, got ${JSON.stringify(r.model)}`);
+    if (r.version !== undefined && !(Number.isInteger(r.version) && r.version >= 1)) {
+      fail('INVALID_PIPELINE', `${where}: 'version' of model '${r.model}' must be a positive integer, got ${JSON.stringify(r.version)}`);
+    }
+    return registry.getVersion(workspaceId, r.model, r.version);
+  };
   if ('ab' in spec) {
     const ab = spec.ab;
     if (!Array.isArray(ab.arms) || ab.arms.length < 2) fail('INVALID_PIPELINE', `${where}: an A/B step needs at least two arms`);
