@@ -9,9 +9,18 @@ import { after, before, describe, it } from 'node:test';
 import { call, deployPipeline, type TestServer, testServer } from './helpers.ts';
 
 type Schema = {
-  type?: string; anyOf?: Schema[]; enum?: unknown[]; minimum?: number; minItems?: number;
+  $ref?: string; type?: string; anyOf?: Schema[]; enum?: unknown[]; minimum?: number; minItems?: number;
   properties?: Record<string, Schema>; items?: Schema; required?: string[];
 };
+
+/** The schema with every `$ref` (to the document's components) replaced by what it names. */
+function inline(s: unknown, components: Record<string, unknown>): any {
+  if (Array.isArray(s)) return s.map((x) => inline(x, components));
+  if (!s || typeof s !== 'object') return s;
+  const ref = (s as Schema).$ref;
+  if (ref) return inline(components[ref.split('/').at(-1)!], components);
+  return Object.fromEntries(Object.entries(s).map(([k, v]) => [k, inline(v, components)]));
+}
 
 /** A value the schema accepts, with every optional property filled in too. */
 function sample(s: Schema): unknown {
@@ -76,7 +85,7 @@ describe('JSON bodies are never type-coerced', () => {
     for (const [p, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
       for (const [method, op] of Object.entries(ops)) {
         const schema = op.requestBody?.content?.['application/json']?.schema;
-        if (schema) routes.push({ method: method.toUpperCase(), route: p.replace(/\{[^}]+\}/g, 'bc'), schema });
+        if (schema) routes.push({ method: method.toUpperCase(), route: p.replace(/\{[^}]+\}/g, 'bc'), schema: inline(schema, doc.components?.schemas ?? {}) });
       }
     }
   });
