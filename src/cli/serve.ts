@@ -31,8 +31,7 @@ const positive = (what: string, v: string | undefined) => {
 
 export async function serve(o: ServeOptions): Promise<void> {
   const auth = o.auth === true || /^(1|true|yes|on)$/i.test(process.env.BETTONG_AUTH ?? '');
-  // gRPC does not check API tokens yet: with auth on it runs only when asked for (and is then refused).
-  const grpcPort = o.grpcPort !== undefined ? Number(o.grpcPort) : auth ? undefined : Number(o.port) === 0 ? 0 : 8081;
+  const grpcPort = o.grpcPort !== undefined ? Number(o.grpcPort) : Number(o.port) === 0 ? 0 : 8081;
   if (grpcPort !== undefined && (!Number.isInteger(grpcPort) || grpcPort < 0 || grpcPort > 65535)) throw new Error(`--grpc-port must be a port number, got '${o.grpcPort}'`);
   const perSecond = positive('--rate-limit', o.rateLimit);
   const server = await startServer({
@@ -48,7 +47,6 @@ export async function serve(o: ServeOptions): Promise<void> {
   console.log(`bettong listening on ${server.url} (data in ${path.resolve(o.dataDir)})`);
   console.log(auth ? 'auth on: every request needs Authorization: Bearer <token>' : 'local mode: requests without a token act as the admin (loopback only; --auth to require tokens)');
   if (server.grpcAddress) console.log(`OIP gRPC (inference.GRPCInferenceService) on ${server.grpcAddress}`);
-  else console.log('OIP gRPC off: it does not check API tokens yet');
   if (o.demo) {
     console.log(`sample pipeline "digits" deployed; try:\n  curl -s ${server.url}/v2/models/digits\n` +
       `  curl -s -X POST ${server.url}/v1/pipelines/digits/infer -H 'content-type: application/json' ` +

@@ -11,10 +11,14 @@ import { pipelineRoutes } from './routes/pipelines.ts';
 import { logRoutes } from './routes/logs.ts';
 import { assayRoutes } from './routes/assays.ts';
 import { accessRoutes } from './routes/access.ts';
-import { type AuthOptions, installAuth } from './auth.ts';
+import { installAuth } from './auth.ts';
+import { type AuthOptions, Authorizer } from './authorize.ts';
+import { DataPlane, type ServerState } from './dataplane.ts';
 import { oipRoutes } from './routes/oip.ts';
 import { recordsRoutes } from './routes/records.ts';
 import { VERSION } from '../version.ts';
+
+export type { ServerState } from './dataplane.ts';
 
 export interface ServerOptions extends AuthOptions {
   /** Largest request body on every route but model upload (bytes). */
@@ -24,12 +28,17 @@ export interface ServerOptions extends AuthOptions {
   logRequests?: boolean;
 }
 
-export interface ServerState {
-  shuttingDown: boolean;
+/** What REST and gRPC share: one data plane and one authorizer (so one rate-limit bucket per token). */
+export interface ServerCore {
+  state: ServerState;
+  dataplane: DataPlane;
+  authorizer: Authorizer;
 }
 
-export async function buildServer(platform: Platform, opts: ServerOptions = {}): Promise<{ app: FastifyInstance; state: ServerState }> {
+export async function buildServer(platform: Platform, opts: ServerOptions = {}): Promise<{ app: FastifyInstance } & ServerCore> {
   const state: ServerState = { shuttingDown: false };
+  const dataplane = new DataPlane(platform, state);
+  const authorizer = new Authorizer(platform.access, opts);
   const app = Fastify({
     bodyLimit: opts.bodyLimit ?? 64 * 1024 * 1024,
     logger: opts.logRequests ? { level: 'info' } : false,
@@ -67,14 +76,14 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
   });
 
   // Before the routes, so every route gets it: who is calling, may they, in which workspace; audit.
-  installAuth(app, platform.access, opts);
+  installAuth(app, platform.access, authorizer);
   await app.register(accessRoutes(platform));
   await app.register(modelRoutes(platform, opts.modelBodyLimit ?? 1024 * 1024 * 1024));
   await app.register(pipelineRoutes(platform));
   await app.register(logRoutes(platform));
   await app.register(assayRoutes(platform));
   await app.register(recordsRoutes(platform));
-  await app.register(oipRoutes(platform, state));
+  await app.register(oipRoutes(dataplane));
   app.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () => app.swagger());
-  return { app, state };
+  return { app, state, dataplane, authorizer };
 }
