@@ -19,7 +19,7 @@ async function deployDemo(p: Platform): Promise<void> {
 
 interface ServeOptions {
   dataDir: string; host: string; port: string; grpcPort?: string; bodyLimit: string; demo?: boolean;
-  auth?: boolean; rateLimit?: string; rateBurst?: string;
+  auth?: boolean; rateLimit?: string; rateBurst?: string; allowPrivateWebhooks?: boolean;
 }
 
 const positive = (what: string, v: string | undefined) => {
@@ -38,6 +38,7 @@ export async function serve(o: ServeOptions): Promise<void> {
     dataDir: path.resolve(o.dataDir), host: o.host, port: Number(o.port), grpcPort, bodyLimit: Number(o.bodyLimit) * 1024 * 1024,
     auth, adminToken: process.env.BETTONG_ADMIN_TOKEN || undefined,
     ...(perSecond ? { rateLimit: { perSecond, burst: positive('--rate-burst', o.rateBurst) } } : {}),
+    assays: { allowPrivateWebhooks: o.allowPrivateWebhooks === true },
   });
   if (server.adminToken) {
     console.log('first start: created user "admin" and its API token (shown this once, stored only as a hash):\n' +
