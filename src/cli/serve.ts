@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import { startServer } from '../server/index.ts';
 import type { Platform } from '../platform.ts';
+import type { LogLevel } from '../server/logging.ts';
 import { DEFAULT_WORKSPACE_ID } from '../store/index.ts';
 
 const SAMPLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../testdata/models/digits_mlp.onnx');
@@ -19,7 +20,7 @@ async function deployDemo(p: Platform): Promise<void> {
 
 interface ServeOptions {
   dataDir: string; host: string; port: string; grpcPort?: string; bodyLimit: string; demo?: boolean;
-  auth?: boolean; rateLimit?: string; rateBurst?: string; allowPrivateWebhooks?: boolean;
+  auth?: boolean; rateLimit?: string; rateBurst?: string; allowPrivateWebhooks?: boolean; logLevel: LogLevel;
 }
 
 const positive = (what: string, v: string | undefined) => {
@@ -38,7 +39,7 @@ export async function serve(o: ServeOptions): Promise<void> {
     dataDir: path.resolve(o.dataDir), host: o.host, port: Number(o.port), grpcPort, bodyLimit: Number(o.bodyLimit) * 1024 * 1024,
     auth, adminToken: process.env.BETTONG_ADMIN_TOKEN || undefined,
     ...(perSecond ? { rateLimit: { perSecond, burst: positive('--rate-burst', o.rateBurst) } } : {}),
-    assays: { allowPrivateWebhooks: o.allowPrivateWebhooks === true },
+    assays: { allowPrivateWebhooks: o.allowPrivateWebhooks === true }, logLevel: o.logLevel,
   });
   if (server.adminToken) {
     console.log('first start: created user "admin" and its API token (shown this once, stored only as a hash):\n' +

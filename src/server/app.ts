@@ -14,18 +14,18 @@ import { accessRoutes } from './routes/access.ts';
 import { installAuth } from './auth.ts';
 import { type AuthOptions, Authorizer } from './authorize.ts';
 import { DataPlane, type ServerState } from './dataplane.ts';
+import { type LogOptions, installRequestLog, loggerOptions, noteFailure } from './logging.ts';
 import { oipRoutes } from './routes/oip.ts';
 import { recordsRoutes } from './routes/records.ts';
 import { VERSION } from '../version.ts';
 
 export type { ServerState } from './dataplane.ts';
 
-export interface ServerOptions extends AuthOptions {
+export interface ServerOptions extends AuthOptions, LogOptions {
   /** Largest request body on every route but model upload (bytes). */
   bodyLimit?: number;
   /** Largest model artifact upload (bytes). */
   modelBodyLimit?: number;
-  logRequests?: boolean;
 }
 
 /** What REST and gRPC share: one data plane and one authorizer (so one rate-limit bucket per token). */
@@ -41,7 +41,7 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
   const authorizer = new Authorizer(platform.access, opts);
   const app = Fastify({
     bodyLimit: opts.bodyLimit ?? 64 * 1024 * 1024,
-    logger: opts.logRequests ? { level: 'info' } : false,
+    ...loggerOptions(opts),
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
   });
 
@@ -65,7 +65,7 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
 
   app.setErrorHandler((err, req, reply) => {
     const e = toBettongError(err);
-    if (e.status >= 500) req.log.error(err);
+    noteFailure(req, err);
     const message = e.code === 'UNSUPPORTED_MEDIA_TYPE' && !e.message.includes("'")
       ? `content type '${req.headers['content-type']}' is not accepted here; send application/json (or application/octet-stream where binary is expected)`
       : e.message;
@@ -75,6 +75,7 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
     void reply.status(404).send({ error: `no route ${req.method} ${req.url}`, code: 'ROUTE_NOT_FOUND' });
   });
 
+  installRequestLog(app);
   // Before the routes, so every route gets it: who is calling, may they, in which workspace; audit.
   installAuth(app, platform.access, authorizer);
   await app.register(accessRoutes(platform));

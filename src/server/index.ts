@@ -58,7 +58,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   if (opts.grpcPort !== undefined) {
     try {
       grpc = await startGrpcServer(core, {
-        host, port: opts.grpcPort, maxMessageBytes: opts.bodyLimit ?? 64 * 1024 * 1024, logErrors: opts.logRequests,
+        host, port: opts.grpcPort, maxMessageBytes: opts.bodyLimit ?? 64 * 1024 * 1024, log: app.log,
       });
     } catch (e) {
       await app.close();

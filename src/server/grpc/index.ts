@@ -8,11 +8,15 @@
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import crypto from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import type { FastifyBaseLogger } from 'fastify';
+import type { Grant } from '../../access/index.ts';
 import { fail, grpcStatus, toBettongError } from '../../errors/index.ts';
 import type { ServerCore } from '../app.ts';
 import { RateLimitedError, WORKSPACE_HEADER } from '../authorize.ts';
+import { logGrpcCall } from '../logging.ts';
 import { type CallContext, type OipGrpcHandlers, PERMISSIONS, oipGrpcHandlers } from './service.ts';
 
 export const PROTO_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'oip.proto');
@@ -35,8 +39,8 @@ export interface GrpcServerOptions {
   port: number;
   /** Largest request message (bytes); larger ones are refused with RESOURCE_EXHAUSTED. */
   maxMessageBytes: number;
-  /** Print server-side (5xx) failures to stderr. */
-  logErrors?: boolean;
+  /** The server's log: one line per call (logging.ts). */
+  log: FastifyBaseLogger;
 }
 
 export interface RunningGrpcServer {
@@ -47,9 +51,8 @@ export interface RunningGrpcServer {
   close(graceMs?: number): Promise<void>;
 }
 
-function toStatus(err: unknown, logErrors: boolean): grpc.ServerErrorResponse {
+function toStatus(err: unknown): grpc.ServerErrorResponse {
   const e = toBettongError(err);
-  if (logErrors && e.status >= 500) console.error(err);
   const metadata = new grpc.Metadata();
   metadata.set(ERROR_CODE_KEY, e.code);
   if (e instanceof RateLimitedError) metadata.set('retry-after', String(e.retryAfterSeconds));
@@ -63,12 +66,16 @@ function metadataValue(md: grpc.Metadata, key: string): string | undefined {
   return text === undefined || text === '' ? undefined : text;
 }
 
-/** Authorizes the call as its REST route would, then runs the handler in the granted workspace. */
-function unary(core: ServerCore, name: keyof OipGrpcHandlers, handler: (req: any, ctx: CallContext) => Promise<unknown>, logErrors: boolean): grpc.handleUnaryCall<any, any> {
+/** Authorizes the call as its REST route would, runs the handler in the granted workspace, logs one line. */
+function unary(core: ServerCore, name: keyof OipGrpcHandlers, handler: (req: any, ctx: CallContext) => Promise<unknown>, log: FastifyBaseLogger): grpc.handleUnaryCall<any, any> {
   return (call, callback) => {
+    const startedAt = performance.now();
+    let grant: Grant | null = null;
+    const done = (status: string, error?: unknown) => logGrpcCall(log, { reqId: crypto.randomUUID(), method: name, grant, startedAt, status, error });
     (async () => {
-      const grant = await core.authorizer.authorize(
+      grant = await core.authorizer.authorize(
         { authorization: metadataValue(call.metadata, 'authorization') }, PERMISSIONS[name], metadataValue(call.metadata, WORKSPACE_HEADER),
+        (g) => { grant = g; },
       );
       const ctx: CallContext = {
         get workspaceId() {
@@ -76,7 +83,14 @@ function unary(core: ServerCore, name: keyof OipGrpcHandlers, handler: (req: any
         },
       };
       return handler(call.request, ctx);
-    })().then((res) => callback(null, res), (err) => callback(toStatus(err, logErrors)));
+    })().then((res) => {
+      callback(null, res);
+      done('OK');
+    }, (err) => {
+      const status = toStatus(err);
+      callback(status);
+      done(grpc.status[status.code!], err);
+    });
   };
 }
 
@@ -89,7 +103,7 @@ export async function startGrpcServer(core: ServerCore, opts: GrpcServerOptions)
   const service = ((loadOipProto().inference as grpc.GrpcObject).GRPCInferenceService as grpc.ServiceClientConstructor).service;
   const impl: grpc.UntypedServiceImplementation = {};
   for (const name of Object.keys(handlers) as (keyof OipGrpcHandlers)[]) {
-    impl[name] = unary(core, name, handlers[name] as (r: unknown, ctx: CallContext) => Promise<unknown>, opts.logErrors ?? false);
+    impl[name] = unary(core, name, handlers[name] as (r: unknown, ctx: CallContext) => Promise<unknown>, opts.log);
   }
   server.addService(service, impl);
 
