@@ -1,7 +1,7 @@
 /**
  * Authentication, authorization, rate limiting and auditing for REST: attached once, at fixed
  * points of the request lifecycle, never inside handlers. The decisions are the transport-neutral
- * Authorizer's (authorize.ts), which gRPC shares; this file only translates headers and answers.
+ * Authorizer's (access/authorize.ts), which gRPC shares; this file only translates headers and answers.
  *
  * - onRequest: the Authorization header, the route's declared permission (`config: { permission }`)
  *   and the request's workspace (the Bettong-Workspace header, or the route's `workspaceParam`) go to
@@ -12,9 +12,11 @@
  * A route that declares no permission needs a platform admin: forgetting one fails closed.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AccessService, Grant, Permission } from '../access/index.ts';
+import { type AccessService, type Authorizer, type Grant, type Permission, RateLimitedError } from '../access/index.ts';
 import { BettongError } from '../errors/index.ts';
-import { type Authorizer, RateLimitedError, WORKSPACE_HEADER } from './authorize.ts';
+
+/** The request header (REST) and metadata key (gRPC) that names the workspace a call acts in. */
+export const WORKSPACE_HEADER = 'bettong-workspace';
 
 export interface AuditNote {
   /** Overrides the route's action (e.g. 'member.role' instead of 'member.add'). */

@@ -12,10 +12,10 @@ import crypto from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Grant } from '../../access/index.ts';
+import { type Grant, RateLimitedError } from '../../access/index.ts';
 import { fail, grpcStatus, toBettongError } from '../../errors/index.ts';
 import type { ServerCore } from '../app.ts';
-import { RateLimitedError, WORKSPACE_HEADER } from '../authorize.ts';
+import { WORKSPACE_HEADER } from '../auth.ts';
 import { logGrpcCall } from '../logging.ts';
 import { type CallContext, type OipGrpcHandlers, PERMISSIONS, oipGrpcHandlers } from './service.ts';
 

@@ -1,15 +1,14 @@
 /**
  * Who may make a call, the same for every transport: the caller's credentials, the permission the
- * call declares (access/roles.ts) and the workspace it names become a grant, or a catalogue error
+ * call declares (roles.ts) and the workspace it names become a grant, or a catalogue error
  * (UNAUTHENTICATED, PERMISSION_DENIED, WORKSPACE_NOT_FOUND, WORKSPACE_ARCHIVED, RATE_LIMITED).
- * The REST hook (auth.ts) and the gRPC wrapper (grpc/index.ts) only read their headers or metadata
- * into these arguments and write the outcome back in their own terms.
+ * The REST hook (server/auth.ts) and the gRPC wrapper (server/grpc/index.ts) only read their
+ * headers or metadata into these arguments and write the outcome back in their own terms.
  */
-import { type AccessService, type Grant, type Permission, RateLimiter, type RateLimitOptions } from '../access/index.ts';
 import { BettongError } from '../errors/index.ts';
-
-/** The request header (REST) and metadata key (gRPC) that names the workspace a call acts in. */
-export const WORKSPACE_HEADER = 'bettong-workspace';
+import type { AccessService, Grant } from './index.ts';
+import { RateLimiter, type RateLimitOptions } from './ratelimit.ts';
+import type { Permission } from './roles.ts';
 
 export interface AuthOptions {
   /** Every request needs a token. Off: loopback-only local mode, where a call without a token acts as the admin. */
