@@ -33,7 +33,7 @@ const positive = (what: string, v: string | undefined) => {
 export async function serve(o: ServeOptions): Promise<void> {
   const auth = o.auth === true || /^(1|true|yes|on)$/i.test(process.env.BETTONG_AUTH ?? '');
   const grpcPort = o.grpcPort !== undefined ? Number(o.grpcPort) : Number(o.port) === 0 ? 0 : 8081;
-  if (grpcPort !== undefined && (!Number.isInteger(grpcPort) || grpcPort < 0 || grpcPort > 65535)) throw new Error(`--grpc-port must be a port number, got '${o.grpcPort}'`);
+  if (!Number.isInteger(grpcPort) || grpcPort < 0 || grpcPort > 65535) throw new Error(`--grpc-port must be a port number, got '${o.grpcPort}'`);
   const perSecond = positive('--rate-limit', o.rateLimit);
   const server = await startServer({
     dataDir: path.resolve(o.dataDir), host: o.host, port: Number(o.port), grpcPort, bodyLimit: Number(o.bodyLimit) * 1024 * 1024,
