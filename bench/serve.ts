@@ -339,7 +339,9 @@ async function measureBettong(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bettong-bench-'));
   const patterns = [/bettong listening on (http:\/\/\S+)/];
   if (bettongGrpc) patterns.push(/OIP gRPC .* on (\S+:\d+)/);
-  const args = ['bin/bettong.mjs', 'serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', '0', ...(bettongGrpc ? ['--grpc-port', '0'] : [])];
+  // Request log lines off (failures still logged), like the peers' defaults; builds without the flag log nothing anyway.
+  const quiet = /--log-level/.test(help.stdout ?? '') ? ['--log-level', 'warn'] : [];
+  const args = ['bin/bettong.mjs', 'serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', '0', ...(bettongGrpc ? ['--grpc-port', '0'] : []), ...quiet];
   let server: Awaited<ReturnType<typeof startNode>> | undefined;
   try {
     server = await startNode(args, {}, patterns);

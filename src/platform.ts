@@ -41,8 +41,10 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
   const logs = new InferenceLogWriter(db, opts.logs);
   const inference = new InferenceService(deployments, logs);
   const clock = opts.assays?.now ?? Date.now;
-  const assays = new AssayService(db, pipelines, logs, clock);
-  const assayScheduler = new AssayScheduler(assays, new AlertDispatcher(db, opts.assays?.alerts, clock), opts.assays, clock);
+  const allowPrivateWebhooks = opts.assays?.allowPrivateWebhooks ?? false;
+  const assays = new AssayService(db, pipelines, logs, clock, allowPrivateWebhooks);
+  const alerts = new AlertDispatcher(db, { ...opts.assays?.alerts, allowPrivateTargets: allowPrivateWebhooks }, clock);
+  const assayScheduler = new AssayScheduler(assays, alerts, opts.assays, clock);
   assays.onChange = () => assayScheduler.wake();
   // An archived workspace serves nothing: its pipelines are undeployed.
   const access = new AccessService(db, async (ws) => {

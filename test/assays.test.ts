@@ -197,7 +197,8 @@ describe('saved assays: scheduled, alerting, paused, restarted', () => {
   let hook: http.Server;
   let hookUrl: string;
   const received: { path: string; body: any; answered: number }[] = [];
-  const options = { assays: { graceMs: 150, alerts: { minTimeoutMs: 100, retries: 2 } } };
+  // The webhook receiver is on this machine: a local setup, which needs the allowance.
+  const options = { assays: { graceMs: 150, alerts: { minTimeoutMs: 100, retries: 2 }, allowPrivateWebhooks: true } };
 
   before(async () => {
     // The webhook fails the first delivery to /ok (to prove retries) and every one to /down.
@@ -337,6 +338,64 @@ describe('saved assays: scheduled, alerting, paused, restarted', () => {
     assert.ok(spec.paths['/v1/assays/preview'] && spec.paths['/v1/assays/{name}/results']);
     await s.client.deleteAssay('radius');
     assert.deepEqual(await s.client.listAssays(), []);
+  });
+});
+
+describe('webhook targets: private, loopback and link-local addresses are refused by default', () => {
+  const values = rows(300, 7).map((r) => f32(r.input[0]));
+  const assay = (name: string, webhook: string) => ({
+    name, pipeline: 'bc', target: { column: 'in.input', index: 0 }, baseline: { values }, window: { width: '1s' }, alert: { webhook },
+  });
+
+  it('refuses literal non-public addresses and localhost at create time with 422 WEBHOOK_NOT_ALLOWED', async () => {
+    const s = await testServer();
+    try {
+      await deployBc(s);
+      const refused = [
+        'http://169.254.169.254/latest/meta-data/', 'http://127.0.0.1:9/', 'http://127.8.9.10/', 'http://10.1.2.3/', 'http://172.16.0.1/',
+        'http://172.31.255.255/', 'http://192.168.1.1/', 'http://100.64.0.1/', 'http://0.0.0.0/', 'https://[::1]/', 'http://[::]/',
+        'http://[fc00::1]/', 'http://[fd12:3456::1]/', 'http://[fe80::1]/', 'http://[::ffff:127.0.0.1]/', 'http://[::ffff:a9fe:a9fe]/',
+        'http://localhost:8080/hook', 'http://api.localhost/', 'http://2130706433/', 'http://0x7f.1/', 'http://224.0.0.1/',
+      ];
+      for (const webhook of refused) {
+        const r = await call(s, 'POST', '/v1/assays', assay('x', webhook));
+        assert.equal(r.status, 422, `${webhook}: ${r.body}`);
+        assert.equal(r.json.code, 'WEBHOOK_NOT_ALLOWED');
+        assert.match(r.json.error, /'alert\.webhook' is refused: .* --allow-private-webhooks/);
+      }
+      assert.match((await call(s, 'POST', '/v1/assays', assay('x', 'http://169.254.169.254/'))).json.error, /169\.254\.169\.254 is a linkLocal address/);
+      // Public addresses and names are accepted (names are checked when a delivery resolves them).
+      for (const [i, webhook] of ['http://93.184.216.34/hook', 'https://hooks.example.com/bettong', 'http://[2606:4700::1111]/'].entries()) {
+        assert.equal((await call(s, 'POST', '/v1/assays', assay(`ok${i}`, webhook))).status, 201, webhook);
+        await s.client.deleteAssay(`ok${i}`);
+      }
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('refuses delivery to a private address as a failed delivery with the reason, without connecting', async () => {
+    let hits = 0;
+    const hook = http.createServer((_req, res) => { hits++; res.writeHead(204).end(); });
+    await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
+    const webhook = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
+    // Saved while the allowance was on; the server then restarts without it.
+    let s = await testServer({ assays: { graceMs: 150, allowPrivateWebhooks: true } });
+    try {
+      await deployBc(s);
+      await s.client.createAssay('local', assay('local', webhook));
+      await s.close();
+      s = await testServer({ dataDir: s.dataDir, assays: { graceMs: 150, alerts: { minTimeoutMs: 100, retries: 2 } } });
+      await s.client.inferRecords('bc', rows(200, 8, 1.6));
+      const failed = await waitFor(async () => (await s.client.assayAlerts('local')).find((d) => d.status === 'failed'), 'a refused delivery');
+      assert.equal(failed.attempts, 1, 'a refused target is not retried');
+      assert.equal(failed.http_status, null);
+      assert.match(failed.last_error!, /webhook target refused: 127\.0\.0\.1 is a loopback address; .*--allow-private-webhooks/);
+      assert.equal(hits, 0);
+    } finally {
+      await s.close();
+      await new Promise((r) => hook.close(r));
+    }
   });
 });
 

@@ -3,22 +3,31 @@
  * drives a real server, against the fixtures' expected outputs.
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
 import { decodeGrpcInferRequest, encodeGrpcInferResponse, type GrpcTensor } from '../src/codecs/oip-grpc.ts';
 import { type DataType, fromJsonData, toBytes } from '../src/codecs/tensor.ts';
 import { float16BitsToNumber } from '../src/codecs/float16.ts';
 import { ERROR_CODE_KEY, loadOipProto } from '../src/server/grpc/index.ts';
-import { assertClose, deployPipeline, eventually, type Expected, expected, type TestServer, testServer } from './helpers.ts';
+import { BettongClient } from '../src/sdk/index.ts';
+import {
+  ROOT, assertClose, call as http, deployPipeline, eventually, type Expected, expected, modelBytes, oipRequest, type TestServer, testServer,
+} from './helpers.ts';
 
 const Service = (loadOipProto().inference as grpc.GrpcObject).GRPCInferenceService as grpc.ServiceClientConstructor;
 
 type Client = (method: string, request: object) => Promise<any>;
 
-function connect(address: string): { call: Client; close(): void } {
+/** A client; `headers` become the metadata of every call (as tritonclient's `headers=`). */
+function connect(address: string, headers: Record<string, string> = {}): { call: Client; close(): void } {
   const client = new Service(address, grpc.credentials.createInsecure());
   const call: Client = (method, request) => new Promise((resolve, reject) => {
-    client[method](request, { deadline: Date.now() + 10_000 }, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res)));
+    const md = new grpc.Metadata();
+    for (const [k, v] of Object.entries(headers)) md.set(k, v);
+    client[method](request, md, { deadline: Date.now() + 10_000 }, (err: grpc.ServiceError | null, res: unknown) => (err ? reject(err) : resolve(res)));
   });
   return { call, close: () => client.close() };
 }
@@ -130,12 +139,20 @@ describe('OIP over gRPC', () => {
       const meta = await call('ModelMetadata', { name: pipeline });
       assert.equal(meta.name, pipeline);
       assert.deepEqual(meta.versions, ['1']);
-      assert.equal(meta.platform, pipeline === 'chain' ? 'bettong_pipeline' : 'onnx_onnxv1');
+      // Every step runs on ONNX Runtime, the chain's two included.
+      assert.equal(meta.platform, 'onnx_onnxv1');
       assert.deepEqual(meta.inputs.map((t: any) => [t.name, t.datatype]), Object.entries(e.inputs).map(([n, t]) => [n, t.datatype]));
       assert.deepEqual(meta.outputs.map((t: any) => t.name).sort(), Object.keys(e.outputs).sort());
       assert.equal(Number(meta.inputs[0].shape[0]), -1);
     }
     assert.equal((await call('ModelMetadata', { name: 'digits', version: '1' })).name, 'digits');
+    // The platform is the runtime's: JavaScript steps say so, and a pipeline mixing runtimes is a Bettong pipeline.
+    await s.client.uploadModel('scale_features', fs.readFileSync(path.join(ROOT, 'testdata', 'steps', 'scale_features.ts')), { runtime: 'js' });
+    await s.client.createPipeline('js_only', [{ model: 'scale_features' }]);
+    await s.client.createPipeline('mixed', [{ model: 'scale_features' }, { model: 'breast_cancer_logreg' }]);
+    assert.equal((await call('ModelMetadata', { name: 'js_only' })).platform, 'bettong_js');
+    assert.equal((await call('ModelMetadata', { name: 'mixed' })).platform, 'bettong_pipeline');
+    assert.equal((await http(s, 'GET', '/v2/models/js_only')).json.platform, 'bettong_js');
     await rejects(call('ModelMetadata', { name: 'no_such_pipeline' }), grpc.status.NOT_FOUND, /no_such_pipeline/, 'PIPELINE_NOT_FOUND');
   });
 
@@ -278,5 +295,153 @@ describe('gRPC server limits and shutdown', () => {
     }
     await rejects(call('ServerLive', {}), grpc.status.UNAVAILABLE, /./);
     close();
+  });
+});
+
+describe('OIP over gRPC with auth on: the REST role table, workspaces and the rate limit', () => {
+  const secret = () => `btg_test_${crypto.randomBytes(24).toString('base64url')}`;
+  const ADMIN = secret();
+  const digits = expected('digits_mlp');
+  const cancer = expected('breast_cancer_logreg');
+  let s: TestServer;
+  const tokens: Record<string, string> = { admin: ADMIN };
+  const clients: { close(): void }[] = [];
+  /** A gRPC client sending a token (and a workspace) in its metadata, as tritonclient's headers= does. */
+  const as = (who: string | undefined, workspace?: string): Client => {
+    const c = connect(s.grpcAddress!, {
+      ...(who ? { authorization: `Bearer ${tokens[who] ?? who}` } : {}), ...(workspace ? { 'bettong-workspace': workspace } : {}),
+    });
+    clients.push(c);
+    return c.call;
+  };
+  const restHeaders = (who: string, workspace?: string) => ({
+    authorization: `Bearer ${tokens[who]}`, ...(workspace ? { 'bettong-workspace': workspace } : {}),
+  });
+
+  before(async () => {
+    s = await testServer({ auth: true, adminToken: ADMIN, grpcPort: 0 });
+    const admin = new BettongClient({ url: s.url, token: ADMIN, workspace: 'team-a' });
+    await admin.createWorkspace('team-a');
+    await admin.createWorkspace('w2');
+    for (const [user, ws, role] of [['eddie', 'team-a', 'editor'], ['vera', 'team-a', 'viewer'], ['bob', 'w2', 'owner']] as const) {
+      await admin.createUser(user);
+      await admin.inWorkspace(ws).addMember(user, role);
+      tokens[user] = (await admin.createToken('laptop', { user })).secret;
+    }
+    tokens.app = (await admin.createToken('app', { user: 'eddie', workspace: 'team-a', inferenceOnly: true })).secret;
+    // "p" in team-a is the digits MLP; "p" in w2 is the breast-cancer model: the workspace picks which.
+    await admin.uploadModel('digits', modelBytes('digits_mlp'));
+    await admin.createPipeline('p', [{ model: 'digits' }]);
+    await admin.deploy('p');
+    const bob = new BettongClient({ url: s.url, token: tokens.bob, workspace: 'w2' });
+    await bob.uploadModel('cancer', modelBytes('breast_cancer_logreg'));
+    await bob.createPipeline('p', [{ model: 'cancer' }]);
+    await bob.deploy('p');
+  });
+  after(async () => {
+    for (const c of clients) c.close();
+    await s?.close();
+  });
+
+  it('stays on with --auth: health is open, everything else needs a valid token (UNAUTHENTICATED)', async () => {
+    const anonymous = as(undefined);
+    assert.deepEqual(await anonymous('ServerLive', {}), { live: true });
+    assert.deepEqual(await anonymous('ServerReady', {}), { ready: true });
+    for (const [method, request] of [['ServerMetadata', {}], ['ModelMetadata', { name: 'p' }], ['ModelReady', { name: 'p' }], ['ModelInfer', rawRequest('p', digits)]] as const) {
+      await rejects(anonymous(method, request), grpc.status.UNAUTHENTICATED, /Authorization: Bearer/, 'UNAUTHENTICATED');
+      await rejects(as('btg_not-a-real-token')(method, request), grpc.status.UNAUTHENTICATED, /not valid/, 'UNAUTHENTICATED');
+    }
+  });
+
+  it('applies the REST role table: each call is allowed or refused exactly as its REST route is', async () => {
+    const calls: Record<string, { grpc: [string, object]; rest: [string, string, unknown?] }> = {
+      'server metadata': { grpc: ['ServerMetadata', {}], rest: ['GET', '/v2'] },
+      'model metadata': { grpc: ['ModelMetadata', { name: 'p' }], rest: ['GET', '/v2/models/p'] },
+      'model ready': { grpc: ['ModelReady', { name: 'p' }], rest: ['GET', '/v2/models/p/ready'] },
+      'infer': { grpc: ['ModelInfer', rawRequest('p', digits)], rest: ['POST', '/v2/models/p/infer', oipRequest(digits)] },
+    };
+    const allowed: Record<string, string[]> = {
+      admin: Object.keys(calls), eddie: Object.keys(calls), app: Object.keys(calls),
+      vera: ['server metadata', 'model metadata', 'model ready'],
+    };
+    for (const [who, ok] of Object.entries(allowed)) {
+      for (const [action, c] of Object.entries(calls)) {
+        const rest = await http(s, c.rest[0], c.rest[1], c.rest[2], restHeaders(who, 'team-a'));
+        const over = as(who, 'team-a')(...c.grpc);
+        if (ok.includes(action)) {
+          assert.equal(rest.status, 200, `${who} ${action} over REST: ${rest.body}`);
+          await over;
+        } else {
+          assert.equal(rest.status, 403, `${who} must not ${action}`);
+          await rejects(over, grpc.status.PERMISSION_DENIED, new RegExp(rest.json.error.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')), 'PERMISSION_DENIED');
+        }
+      }
+    }
+    await rejects(as('vera', 'team-a')('ModelInfer', rawRequest('p', digits)), grpc.status.PERMISSION_DENIED, /viewer in workspace 'team-a'; infer needs editor/);
+  });
+
+  it('an inference-only token infers over gRPC in its own workspace without naming it', async () => {
+    const res = await as('app')('ModelInfer', rawRequest('p', digits));
+    assert.deepEqual(outputValues(res, 'label'), digits.outputs.label.data);
+    // ...and nowhere else: w2 is not its workspace (eddie is no member there: not found).
+    await rejects(as('app', 'w2')('ModelInfer', rawRequest('p', cancer)), grpc.status.NOT_FOUND, /workspace 'w2' not found/, 'WORKSPACE_NOT_FOUND');
+  });
+
+  it('the bettong-workspace metadata picks the pipeline: the same name answers differently in w2', async () => {
+    const inA = await as('admin', 'team-a')('ModelMetadata', { name: 'p' });
+    const inW2 = await as('bob', 'w2')('ModelMetadata', { name: 'p' });
+    assert.equal(inA.inputs[0].shape[1], '64');
+    assert.equal(inW2.inputs[0].shape[1], '30');
+    assert.equal((await as('bob', 'w2')('ModelReady', { name: 'p' })).ready, true);
+    const res = await as('bob', 'w2')('ModelInfer', rawRequest('p', cancer));
+    assertClose(outputValues(res, 'probabilities'), cancer.outputs.probabilities.data, 1e-5);
+    // Without the metadata, an admin acts in the default workspace, where there is no "p".
+    await rejects(as('admin')('ModelMetadata', { name: 'p' }), grpc.status.NOT_FOUND, /pipeline 'p' not found/, 'PIPELINE_NOT_FOUND');
+    // A non-member naming another workspace gets what REST says: not found, like one that does not exist.
+    for (const ws of ['team-a', 'no-such-workspace']) {
+      const rest = await http(s, 'POST', '/v2/models/p/infer', oipRequest(digits), restHeaders('bob', ws));
+      assert.equal(rest.status, 404);
+      for (const [method, request] of [['ModelInfer', rawRequest('p', digits)], ['ModelMetadata', { name: 'p' }], ['ModelReady', { name: 'p' }]] as const) {
+        await rejects(as('bob', ws)(method, request), grpc.status.NOT_FOUND, new RegExp(`^${rest.json.error}$`), 'WORKSPACE_NOT_FOUND');
+      }
+    }
+  });
+
+  it('logs gRPC inferences in the workspace they ran in', async () => {
+    await as('bob', 'w2')('ModelInfer', rawRequest('p', cancer, { id: 'grpc-w2' }));
+    const bob = new BettongClient({ url: s.url, token: tokens.bob, workspace: 'w2' });
+    await eventually(async () => (await bob.logs('p', { limit: 1000 })).records.some((r) => r['metadata.request_id'] === 'grpc-w2'), 'the w2 log row');
+    const admin = new BettongClient({ url: s.url, token: ADMIN, workspace: 'team-a' });
+    assert.ok(!(await admin.logs('p', { limit: 1000 })).records.some((r) => r['metadata.request_id'] === 'grpc-w2'));
+  });
+});
+
+describe('OIP over gRPC: the per-token rate limit', () => {
+  it('takes infer calls from the same bucket as REST and answers RESOURCE_EXHAUSTED with retry-after', async () => {
+    const ADMIN = `btg_test_${crypto.randomBytes(24).toString('base64url')}`;
+    const s = await testServer({ auth: true, adminToken: ADMIN, grpcPort: 0, rateLimit: { perSecond: 0.05, burst: 3 } }); // a slow refill: no request comes back during the test
+    const { call, close } = connect(s.grpcAddress!, { authorization: `Bearer ${ADMIN}` });
+    try {
+      const admin = new BettongClient({ url: s.url, token: ADMIN });
+      await admin.uploadModel('digits', modelBytes('digits_mlp'));
+      await admin.createPipeline('p', [{ model: 'digits' }]);
+      await admin.deploy('p');
+      const e = expected('digits_mlp');
+      await call('ModelInfer', rawRequest('p', e));
+      await call('ModelInfer', rawRequest('p', e));
+      assert.equal((await http(s, 'POST', '/v2/models/p/infer', oipRequest(e), { authorization: `Bearer ${ADMIN}` })).status, 200);
+      await assert.rejects(call('ModelInfer', rawRequest('p', e)), (err: grpc.ServiceError) => {
+        assert.equal(err.code, grpc.status.RESOURCE_EXHAUSTED);
+        assert.match(err.details, /rate limit/);
+        assert.deepEqual(err.metadata.get(ERROR_CODE_KEY), ['RATE_LIMITED']);
+        assert.ok(Number(err.metadata.get('retry-after')[0]) >= 1);
+        return true;
+      });
+      // Metadata calls are not inference: they are not limited.
+      for (let i = 0; i < 5; i++) await call('ModelMetadata', { name: 'p' });
+    } finally {
+      close();
+      await s.close();
+    }
   });
 });

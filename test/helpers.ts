@@ -24,7 +24,8 @@ export interface TestServer extends RunningServer {
 
 export async function testServer(opts: Partial<StartOptions> = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDir();
-  const server = await startServer({ port: 0, ...opts, dataDir });
+  // Quiet unless a test asks for the log (logLevel, logStream): a line per request would flood the output.
+  const server = await startServer({ port: 0, logLevel: 'silent', ...opts, dataDir });
   return { ...server, dataDir, client: new BettongClient({ url: server.url }) };
 }
 

@@ -3,8 +3,9 @@
  * workspace, to inference, and in time. A member's role in a workspace grants permissions
  * (roles.ts); platform admins have an owner's rights in every workspace and manage users.
  *
- * Transport-neutral: the HTTP server (server/auth.ts) hands over the Authorization value, the
- * workspace the request names and the permission its route declares; so can any other transport.
+ * Transport-neutral: through the Authorizer (authorize.ts), REST (server/auth.ts) and gRPC
+ * (server/grpc/) hand over the Authorization value, the workspace the call names and the
+ * permission it declares.
  */
 import { fail } from '../errors/index.ts';
 import { DEFAULT_WORKSPACE_ID, type DB } from '../store/index.ts';
@@ -16,6 +17,7 @@ import { type User, Users } from './users.ts';
 import { type Workspace, Workspaces } from './workspaces.ts';
 
 export { AuditLog, type AuditEntry, type AuditQuery, type AuditRecord } from './audit.ts';
+export { type AuthOptions, Authorizer, type Credentials, RateLimitedError } from './authorize.ts';
 export type { Member } from './members.ts';
 export { RateLimiter, type RateLimitOptions } from './ratelimit.ts';
 export { ROLES, type Permission, type Role, type WorkspacePermission } from './roles.ts';
@@ -114,17 +116,6 @@ export class AccessService {
     const token = await this.tokens.verify(m[1]);
     const user = await this.users.byId(token.userId);
     return user ? { user, token } : fail('UNAUTHENTICATED', 'the token is not valid (unknown or revoked)');
-  }
-
-  /**
-   * Whether the principal holds `permission`, and in which workspace: the one named (header or
-   * path), else the token's own, else the default. A workspace the user is not a member of is
-   * reported as not found, exactly like one that does not exist.
-   */
-  async authorize(principal: Principal, permission: Permission, workspaceName?: string): Promise<Grant> {
-    const grant = await this.resolve(principal, permission, workspaceName);
-    this.check(grant, permission);
-    return grant;
   }
 
   /**

@@ -10,6 +10,7 @@ import { modelCommands } from './commands/models.ts';
 import { pipelineCommands } from './commands/pipelines.ts';
 import type { Cli } from './context.ts';
 import { serve } from './serve.ts';
+import { LOG_LEVELS } from '../server/logging.ts';
 
 const program = new Command('bettong')
   .description('Bettong: register, deploy, serve and observe ML models')
@@ -40,6 +41,8 @@ program.command('serve')
   .option('--auth', 'every request needs an API token (BETTONG_AUTH=1); required to bind anything but loopback')
   .addOption(new Option('--rate-limit <n>', 'inference requests per second per token (default: unlimited)').env('BETTONG_RATE_LIMIT'))
   .addOption(new Option('--rate-burst <n>', 'inference requests a token may make at once (default: the rate)').env('BETTONG_RATE_BURST'))
+  .addOption(new Option('--log-level <level>', 'JSON log lines on stdout: one per request and gRPC call at info, failures at error').env('BETTONG_LOG_LEVEL').choices(LOG_LEVELS).default('info'))
+  .option('--allow-private-webhooks', 'let assay alert webhooks reach private, loopback and link-local addresses (local setups)')
   .action(serve);
 
 const cli: Cli = { client, print, asJson, int };

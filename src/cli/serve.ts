@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import fs from 'node:fs';
 import { startServer } from '../server/index.ts';
 import type { Platform } from '../platform.ts';
+import type { LogLevel } from '../server/logging.ts';
 import { DEFAULT_WORKSPACE_ID } from '../store/index.ts';
 
 const SAMPLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../testdata/models/digits_mlp.onnx');
@@ -19,7 +20,7 @@ async function deployDemo(p: Platform): Promise<void> {
 
 interface ServeOptions {
   dataDir: string; host: string; port: string; grpcPort?: string; bodyLimit: string; demo?: boolean;
-  auth?: boolean; rateLimit?: string; rateBurst?: string;
+  auth?: boolean; rateLimit?: string; rateBurst?: string; allowPrivateWebhooks?: boolean; logLevel: LogLevel;
 }
 
 const positive = (what: string, v: string | undefined) => {
@@ -31,14 +32,14 @@ const positive = (what: string, v: string | undefined) => {
 
 export async function serve(o: ServeOptions): Promise<void> {
   const auth = o.auth === true || /^(1|true|yes|on)$/i.test(process.env.BETTONG_AUTH ?? '');
-  // gRPC does not check API tokens yet: with auth on it runs only when asked for (and is then refused).
-  const grpcPort = o.grpcPort !== undefined ? Number(o.grpcPort) : auth ? undefined : Number(o.port) === 0 ? 0 : 8081;
-  if (grpcPort !== undefined && (!Number.isInteger(grpcPort) || grpcPort < 0 || grpcPort > 65535)) throw new Error(`--grpc-port must be a port number, got '${o.grpcPort}'`);
+  const grpcPort = o.grpcPort !== undefined ? Number(o.grpcPort) : Number(o.port) === 0 ? 0 : 8081;
+  if (!Number.isInteger(grpcPort) || grpcPort < 0 || grpcPort > 65535) throw new Error(`--grpc-port must be a port number, got '${o.grpcPort}'`);
   const perSecond = positive('--rate-limit', o.rateLimit);
   const server = await startServer({
     dataDir: path.resolve(o.dataDir), host: o.host, port: Number(o.port), grpcPort, bodyLimit: Number(o.bodyLimit) * 1024 * 1024,
     auth, adminToken: process.env.BETTONG_ADMIN_TOKEN || undefined,
     ...(perSecond ? { rateLimit: { perSecond, burst: positive('--rate-burst', o.rateBurst) } } : {}),
+    assays: { allowPrivateWebhooks: o.allowPrivateWebhooks === true }, logLevel: o.logLevel,
   });
   if (server.adminToken) {
     console.log('first start: created user "admin" and its API token (shown this once, stored only as a hash):\n' +
@@ -48,7 +49,6 @@ export async function serve(o: ServeOptions): Promise<void> {
   console.log(`bettong listening on ${server.url} (data in ${path.resolve(o.dataDir)})`);
   console.log(auth ? 'auth on: every request needs Authorization: Bearer <token>' : 'local mode: requests without a token act as the admin (loopback only; --auth to require tokens)');
   if (server.grpcAddress) console.log(`OIP gRPC (inference.GRPCInferenceService) on ${server.grpcAddress}`);
-  else console.log('OIP gRPC off: it does not check API tokens yet');
   if (o.demo) {
     console.log(`sample pipeline "digits" deployed; try:\n  curl -s ${server.url}/v2/models/digits\n` +
       `  curl -s -X POST ${server.url}/v1/pipelines/digits/infer -H 'content-type: application/json' ` +

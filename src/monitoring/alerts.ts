@@ -5,7 +5,9 @@
  * the next start.
  */
 import pRetry, { AbortError } from 'p-retry';
+import { type Agent, fetch } from 'undici';
 import type { DB } from '../store/index.ts';
+import { RefusedTargetError, webhookAgent } from './webhooks.ts';
 
 export interface AlertOptions {
   /** Retries after the first attempt (default 5). */
@@ -14,6 +16,8 @@ export interface AlertOptions {
   minTimeoutMs?: number;
   /** One attempt's time limit (default 10 s). */
   attemptTimeoutMs?: number;
+  /** Deliver to private, loopback and link-local addresses too (default: refused, see webhooks.ts). */
+  allowPrivateTargets?: boolean;
 }
 
 class HttpStatusError extends Error {
@@ -28,11 +32,13 @@ export class AlertDispatcher {
   private readonly retries: number;
   private readonly minTimeout: number;
   private readonly attemptTimeout: number;
+  private readonly agent: Agent;
 
   constructor(private readonly db: DB, opts: AlertOptions = {}, private readonly now: () => number = Date.now) {
     this.retries = opts.retries ?? 5;
     this.minTimeout = opts.minTimeoutMs ?? 500;
     this.attemptTimeout = opts.attemptTimeoutMs ?? 10_000;
+    this.agent = webhookAgent(opts.allowPrivateTargets ?? false);
   }
 
   /** Records a delivery and sends it in the background. */
@@ -67,15 +73,18 @@ export class AlertDispatcher {
     try {
       await pRetry(async () => {
         attempts++;
-        let res: Response;
+        let res: Awaited<ReturnType<typeof fetch>>;
         try {
           res = await fetch(url, {
             method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'bettong-assays' }, body,
-            signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.attemptTimeout)]),
+            signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.attemptTimeout)]), dispatcher: this.agent,
           });
           await res.arrayBuffer();
         } catch (e) {
           if (this.abort.signal.aborted) throw new AbortError('shutting down');
+          // where it would connect will not change by asking again
+          const cause = (e as Error).cause;
+          if (cause instanceof RefusedTargetError) throw new AbortError(cause);
           // network errors and timeouts are worth another try
           throw new Error(`cannot reach webhook: ${(e as Error).cause ?? (e as Error).message}`);
         }
@@ -104,5 +113,6 @@ export class AlertDispatcher {
   async close(abort = true): Promise<void> {
     if (abort) this.abort.abort();
     await Promise.allSettled([...this.inFlight]);
+    await this.agent.close();
   }
 }

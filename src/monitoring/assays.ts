@@ -12,6 +12,7 @@ import type { AssayTable } from '../store/schema.ts';
 import type { Selectable } from 'kysely';
 import type { AssayDefinition, ResolvedDefinition } from './definition.ts';
 import { SAMPLE_METRICS, formatDuration, parseTimeLike, resolveDefinition } from './definition.ts';
+import { checkWebhookTarget } from './webhooks.ts';
 import {
   type BaselineProfile, asCategoryCounts, asNumbers, blobToSample, categoricalProfile, numericProfile, sampleToBlob, staticValues,
 } from './profile.ts';
@@ -120,6 +121,8 @@ export class AssayService {
     private readonly pipelines: PipelineService,
     private readonly logs: InferenceLogWriter,
     private readonly now: () => number = Date.now,
+    /** Webhooks to private, loopback and link-local addresses are refused unless this is set (webhooks.ts). */
+    private readonly allowPrivateWebhooks = false,
   ) {}
 
   /** Checks a definition against the pipeline and builds the baseline profile. */
@@ -204,6 +207,7 @@ export class AssayService {
     const existing = await this.db.selectFrom('assays').select('id').where('workspace_id', '=', workspaceId).where('name', '=', name).executeTakeFirst();
     if (existing) fail('ASSAY_EXISTS', `assay '${name}' already exists; delete it first or pick another name`);
     const p = await this.prepare(workspaceId, d);
+    if (p.def.alert) checkWebhookTarget(new URL(p.def.alert.webhook), this.allowPrivateWebhooks);
     const now = this.now();
     const newest = newestComplete(p.def.window, now);
     const next = Math.max(0, newest + 1 - MAX_BACKFILL_WINDOWS);

@@ -10,6 +10,11 @@ import type { SchedulerOptions } from './scheduler.ts';
 
 export interface MonitoringOptions extends SchedulerOptions {
   alerts?: AlertOptions;
+  /**
+   * Let alert webhooks reach private, loopback and link-local addresses (`bettong serve
+   * --allow-private-webhooks`): for local setups and tests that receive alerts on this machine.
+   */
+  allowPrivateWebhooks?: boolean;
   /** The clock assays run by (tests may drive it). */
   now?: () => number;
 }

@@ -6,34 +6,43 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
 import { toBettongError } from '../errors/index.ts';
 import type { Platform } from '../platform.ts';
+import { type AuthOptions, Authorizer } from '../access/index.ts';
 import { modelRoutes } from './routes/models.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
 import { logRoutes } from './routes/logs.ts';
 import { assayRoutes } from './routes/assays.ts';
 import { accessRoutes } from './routes/access.ts';
-import { type AuthOptions, installAuth } from './auth.ts';
+import { installAuth } from './auth.ts';
+import { DataPlane, type ServerState } from './dataplane.ts';
+import { type LogOptions, installRequestLog, loggerOptions, noteFailure } from './logging.ts';
 import { oipRoutes } from './routes/oip.ts';
 import { recordsRoutes } from './routes/records.ts';
 import { VERSION } from '../version.ts';
 import { schemaController } from './validation.ts';
 
-export interface ServerOptions extends AuthOptions {
+export type { ServerState } from './dataplane.ts';
+
+export interface ServerOptions extends AuthOptions, LogOptions {
   /** Largest request body on every route but model upload (bytes). */
   bodyLimit?: number;
   /** Largest model artifact upload (bytes). */
   modelBodyLimit?: number;
-  logRequests?: boolean;
 }
 
-export interface ServerState {
-  shuttingDown: boolean;
+/** What REST and gRPC share: one data plane and one authorizer (so one rate-limit bucket per token). */
+export interface ServerCore {
+  state: ServerState;
+  dataplane: DataPlane;
+  authorizer: Authorizer;
 }
 
-export async function buildServer(platform: Platform, opts: ServerOptions = {}): Promise<{ app: FastifyInstance; state: ServerState }> {
+export async function buildServer(platform: Platform, opts: ServerOptions = {}): Promise<{ app: FastifyInstance } & ServerCore> {
   const state: ServerState = { shuttingDown: false };
+  const dataplane = new DataPlane(platform, state);
+  const authorizer = new Authorizer(platform.access, opts);
   const app = Fastify({
     bodyLimit: opts.bodyLimit ?? 64 * 1024 * 1024,
-    logger: opts.logRequests ? { level: 'info' } : false,
+    ...loggerOptions(opts),
     schemaController,
   });
 
@@ -57,7 +66,7 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
 
   app.setErrorHandler((err, req, reply) => {
     const e = toBettongError(err);
-    if (e.status >= 500) req.log.error(err);
+    noteFailure(req, err);
     const message = e.code === 'UNSUPPORTED_MEDIA_TYPE' && !e.message.includes("'")
       ? `content type '${req.headers['content-type']}' is not accepted here; send application/json (or application/octet-stream where binary is expected)`
       : e.message;
@@ -67,15 +76,16 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
     void reply.status(404).send({ error: `no route ${req.method} ${req.url}`, code: 'ROUTE_NOT_FOUND' });
   });
 
+  installRequestLog(app);
   // Before the routes, so every route gets it: who is calling, may they, in which workspace; audit.
-  installAuth(app, platform.access, opts);
+  installAuth(app, platform.access, authorizer);
   await app.register(accessRoutes(platform));
   await app.register(modelRoutes(platform, opts.modelBodyLimit ?? 1024 * 1024 * 1024));
   await app.register(pipelineRoutes(platform));
   await app.register(logRoutes(platform));
   await app.register(assayRoutes(platform));
   await app.register(recordsRoutes(platform));
-  await app.register(oipRoutes(platform, state));
+  await app.register(oipRoutes(dataplane));
   app.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () => app.swagger());
-  return { app, state };
+  return { app, state, dataplane, authorizer };
 }

@@ -1,22 +1,21 @@
 /**
- * Authentication, authorization, rate limiting and auditing: attached once, at fixed points of
- * the request lifecycle, never inside handlers.
+ * Authentication, authorization, rate limiting and auditing for REST: attached once, at fixed
+ * points of the request lifecycle, never inside handlers. The decisions are the transport-neutral
+ * Authorizer's (access/authorize.ts), which gRPC shares; this file only translates headers and answers.
  *
- * - onRequest: the Authorization header names a principal (local mode: none needed); the route's
- *   declared permission (`config: { permission }`) is checked in the request's workspace (the
- *   Bettong-Workspace header, or the route's `workspaceParam`); routes that need `infer` take one
- *   request from the token's rate-limit bucket. The grant is kept on `req.access`, which
- *   `workspaceOf(req)` reads.
+ * - onRequest: the Authorization header, the route's declared permission (`config: { permission }`)
+ *   and the request's workspace (the Bettong-Workspace header, or the route's `workspaceParam`) go to
+ *   the Authorizer. The grant is kept on `req.access`, which `workspaceOf(req)` reads.
  * - onSend: routes with `config: { audit: '<action>' }` record who did it, where, to what and how
  *   it ended (refusals included), before the answer leaves, so the log never lags the answer.
  *
  * A route that declares no permission needs a platform admin: forgetting one fails closed.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { type AccessService, type Grant, type Permission, RateLimiter, type RateLimitOptions } from '../access/index.ts';
-import { BettongError, fail } from '../errors/index.ts';
+import { type AccessService, type Authorizer, type Grant, type Permission, RateLimitedError } from '../access/index.ts';
+import { BettongError } from '../errors/index.ts';
 
-/** The request header that names the workspace a call acts in. */
+/** The request header (REST) and metadata key (gRPC) that names the workspace a call acts in. */
 export const WORKSPACE_HEADER = 'bettong-workspace';
 
 export interface AuditNote {
@@ -44,13 +43,6 @@ declare module 'fastify' {
   }
 }
 
-export interface AuthOptions {
-  /** Every request needs a token. Off: loopback-only local mode, where a call without a token acts as the admin. */
-  auth?: boolean;
-  /** Per-token limit on the inference routes; none when absent. */
-  rateLimit?: RateLimitOptions;
-}
-
 /** Adds detail to what the route's audit record will say. */
 export function noteAudit(req: FastifyRequest, note: AuditNote): void {
   req.auditNote = { ...req.auditNote, ...note, detail: { ...req.auditNote?.detail, ...note.detail } };
@@ -64,31 +56,21 @@ function workspaceNamed(req: FastifyRequest): string | undefined {
   return v === undefined || v === '' ? undefined : v;
 }
 
-export function installAuth(app: FastifyInstance, access: AccessService, opts: AuthOptions): void {
-  const limiter = opts.rateLimit ? new RateLimiter(opts.rateLimit) : undefined;
+export function installAuth(app: FastifyInstance, access: AccessService, authorizer: Authorizer): void {
   app.decorateRequest('access', null);
   app.decorateRequest('auditNote', null);
 
   app.addHook('onRequest', async (req: FastifyRequest, reply: FastifyReply) => {
     if (req.is404) return;
     const permission = req.routeOptions.config.permission ?? 'admin';
-    if (permission === 'public') return;
-    let principal;
     try {
-      principal = await access.authenticate(req.headers.authorization, { local: !opts.auth });
+      // Who and where are kept as soon as they are known: a refusal after that is audited with them.
+      const seen = (g: Grant) => { req.access = g; };
+      req.access = await authorizer.authorize({ authorization: req.headers.authorization }, permission, workspaceNamed(req), seen);
     } catch (e) {
-      if (e instanceof BettongError && e.status === 401) void reply.header('www-authenticate', 'Bearer realm="bettong"');
+      if (e instanceof RateLimitedError) void reply.header('retry-after', String(e.retryAfterSeconds));
+      else if (e instanceof BettongError && e.status === 401) void reply.header('www-authenticate', 'Bearer realm="bettong"');
       throw e;
-    }
-    req.access = { principal, workspace: null, role: null };
-    req.access = await access.resolve(principal, permission, workspaceNamed(req));
-    access.check(req.access, permission);
-    if (limiter && permission === 'infer') {
-      const wait = limiter.take(principal.token ? `t${principal.token.id}` : 'local');
-      if (wait > 0) {
-        void reply.header('retry-after', String(Math.max(1, Math.ceil(wait))));
-        fail('RATE_LIMITED', `token rate limit reached (${limiter.perSecond} requests per second, bursts of ${limiter.burst}); retry after ${wait.toFixed(2)} s`);
-      }
     }
   });
 

@@ -41,9 +41,6 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     throw new Error(`refusing to listen on ${host} without authentication: outside loopback every request must carry an API token. ` +
       'Start with --auth (BETTONG_AUTH=1), or bind 127.0.0.1 for local mode.');
   }
-  if (opts.auth && opts.grpcPort !== undefined) {
-    throw new Error('gRPC does not check API tokens yet: start without --grpc-port when --auth is on');
-  }
   const platform = await openPlatform({ dataDir: opts.dataDir, logs: opts.logs, assays: opts.assays });
   let adminToken: string | undefined;
   try {
@@ -52,15 +49,16 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     await platform.close();
     throw e;
   }
-  const { app, state } = await buildServer(platform, opts);
+  const { app, ...core } = await buildServer(platform, opts);
+  const { state } = core;
   await app.listen({ host, port: opts.port ?? 8080 });
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : (opts.port ?? 8080);
   let grpc: RunningGrpcServer | undefined;
   if (opts.grpcPort !== undefined) {
     try {
-      grpc = await startGrpcServer(platform, state, {
-        host, port: opts.grpcPort, maxMessageBytes: opts.bodyLimit ?? 64 * 1024 * 1024, logErrors: opts.logRequests,
+      grpc = await startGrpcServer(core, {
+        host, port: opts.grpcPort, maxMessageBytes: opts.bodyLimit ?? 64 * 1024 * 1024, log: app.log,
       });
     } catch (e) {
       await app.close();

@@ -1,7 +1,9 @@
 """
 Starts one real Bettong server for the whole session and deploys the fixture
 pipelines over its REST API, so the OIP client tests talk to the real thing.
+`launch` starts others (e.g. with --auth) for the tests that need them.
 """
+import contextlib
 import json
 import os
 import shutil
@@ -36,10 +38,12 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _request(method: str, url: str, body: bytes | None = None, content_type: str | None = None):
+def _request(method: str, url: str, body: bytes | None = None, content_type: str | None = None, headers: dict | None = None):
     req = urllib.request.Request(url, data=body, method=method)
     if content_type:
         req.add_header("Content-Type", content_type)
+    for k, v in (headers or {}).items():
+        req.add_header(k, v)
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return resp.status, resp.read()
@@ -47,8 +51,8 @@ def _request(method: str, url: str, body: bytes | None = None, content_type: str
         return e.code, e.read()
 
 
-def _post_json(url: str, payload: dict) -> dict:
-    status, body = _request("POST", url, json.dumps(payload).encode(), "application/json")
+def _post_json(url: str, payload: dict, headers: dict | None = None) -> dict:
+    status, body = _request("POST", url, json.dumps(payload).encode(), "application/json", headers)
     assert 200 <= status < 300, f"POST {url} -> {status}: {body!r}"
     return json.loads(body)
 
@@ -67,8 +71,9 @@ class BettongServer:
         return self.log_path.read_text(errors="replace")
 
 
-@pytest.fixture(scope="session")
-def bettong():
+@contextlib.contextmanager
+def launch(extra_args: tuple = (), env: dict | None = None):
+    """A `bettong serve` on free ports over a fresh data directory, ready; stopped (SIGTERM) on exit."""
     data_dir = Path(tempfile.mkdtemp(prefix="bettong-pytest-"))
     port = _free_port()
     grpc_port = _free_port()
@@ -78,10 +83,11 @@ def bettong():
     log_file = open(log_path, "wb")
     proc = subprocess.Popen(
         ["node", "bin/bettong.mjs", "serve", "--data-dir", str(data_dir / "data"), "--port", str(port),
-         "--grpc-port", str(grpc_port)],
+         "--grpc-port", str(grpc_port), *extra_args],
         cwd=REPO_ROOT,
         stdout=log_file,
         stderr=subprocess.STDOUT,
+        env={**os.environ, **(env or {})},
     )
     server = BettongServer(port, grpc_port, proc, log_path)
     try:
@@ -98,20 +104,6 @@ def bettong():
             if time.monotonic() > deadline:
                 pytest.fail(f"bettong not ready after {STARTUP_TIMEOUT_S}s:\n{server.log()}")
             time.sleep(0.2)
-
-        uploaded = set()
-        for pipeline, models in PIPELINES.items():
-            for model in models:
-                if model not in uploaded:
-                    status, body = _request(
-                        "POST", f"{server.url}/v1/models/{model}",
-                        (MODELS_DIR / f"{model}.onnx").read_bytes(), "application/octet-stream",
-                    )
-                    assert 200 <= status < 300, f"upload {model} -> {status}: {body!r}"
-                    uploaded.add(model)
-            _post_json(f"{server.url}/v1/pipelines", {"name": pipeline, "steps": [{"model": m} for m in models]})
-            deployed = _post_json(f"{server.url}/v1/pipelines/{pipeline}/deploy", {})
-            assert deployed["status"] == "running", f"deploy {pipeline}: {deployed}"
         yield server
     finally:
         if proc.poll() is None:
@@ -123,6 +115,31 @@ def bettong():
                 proc.wait()
         log_file.close()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def deploy(server: BettongServer, pipeline: str, models: list, headers: dict | None = None, uploaded: set | None = None):
+    """Uploads the fixture models (those not in `uploaded`) and deploys a pipeline of them, in order."""
+    for model in models:
+        if uploaded is None or model not in uploaded:
+            status, body = _request(
+                "POST", f"{server.url}/v1/models/{model}",
+                (MODELS_DIR / f"{model}.onnx").read_bytes(), "application/octet-stream", headers,
+            )
+            assert 200 <= status < 300, f"upload {model} -> {status}: {body!r}"
+            if uploaded is not None:
+                uploaded.add(model)
+    _post_json(f"{server.url}/v1/pipelines", {"name": pipeline, "steps": [{"model": m} for m in models]}, headers)
+    deployed = _post_json(f"{server.url}/v1/pipelines/{pipeline}/deploy", {}, headers)
+    assert deployed["status"] == "running", f"deploy {pipeline}: {deployed}"
+
+
+@pytest.fixture(scope="session")
+def bettong():
+    with launch() as server:
+        uploaded = set()
+        for pipeline, models in PIPELINES.items():
+            deploy(server, pipeline, models, uploaded=uploaded)
+        yield server
 
 
 def load_expected(name: str) -> dict:

@@ -145,3 +145,73 @@ def test_grpc_errors_then_server_still_answers(tg, expected):
     assert tg.is_server_live() and tg.is_server_ready()
     result = tg.infer("digits", grpc_inputs(exp["inputs"]))
     assert_matches(result.as_numpy("label"), exp["outputs"]["label"])
+
+
+# --- with --auth: tokens and workspaces ride in the gRPC metadata (tritonclient's headers=) ---
+
+AUTH_ADMIN_TOKEN = "btg_pytest_" + "a" * 32
+
+
+@pytest.fixture(scope="module")
+def bettong_auth():
+    """A server with --auth: digits deployed as "p" in workspace w2 (nothing called "p" in default),
+    a viewer and an inference-only token there."""
+    from conftest import _post_json, deploy, launch
+
+    with launch(("--auth",), {"BETTONG_ADMIN_TOKEN": AUTH_ADMIN_TOKEN}) as server:
+        admin = {"authorization": f"Bearer {AUTH_ADMIN_TOKEN}"}
+        in_w2 = {**admin, "bettong-workspace": "w2"}
+        _post_json(f"{server.url}/v1/workspaces", {"name": "w2"}, admin)
+        deploy(server, "p", ["digits_mlp"], in_w2)
+        _post_json(f"{server.url}/v1/users", {"name": "vera"}, admin)
+        _post_json(f"{server.url}/v1/members", {"user": "vera", "role": "viewer"}, in_w2)
+        server.tokens = {
+            "viewer": _post_json(f"{server.url}/v1/tokens", {"name": "v", "user": "vera"}, admin)["secret"],
+            "app": _post_json(f"{server.url}/v1/tokens", {"name": "app", "workspace": "w2", "inference_only": True}, admin)["secret"],
+        }
+        yield server
+
+
+def auth_headers(token: str, workspace: str | None = "w2") -> dict:
+    return {"authorization": f"Bearer {token}", **({"bettong-workspace": workspace} if workspace else {})}
+
+
+def test_grpc_with_auth_in_workspace_w2(bettong_auth, expected):
+    exp = expected("digits_mlp")
+    client = triton.InferenceServerClient(url=bettong_auth.grpc_host_port)
+    try:
+        # Health stays open; everything else needs a token.
+        assert client.is_server_live() is True
+        with pytest.raises(InferenceServerException) as err:
+            client.infer("p", grpc_inputs(exp["inputs"]))
+        assert err.value.status() == "StatusCode.UNAUTHENTICATED"
+
+        app = auth_headers(bettong_auth.tokens["app"])
+        assert client.is_model_ready("p", headers=app) is True
+        meta = client.get_model_metadata("p", headers=app)
+        assert [i.name for i in meta.inputs] == ["input"]
+        assert meta.platform == "onnx_onnxv1"
+        result = client.infer("p", grpc_inputs(exp["inputs"]), headers=app)
+        assert_matches(result.as_numpy("label"), exp["outputs"]["label"])
+
+        # The admin's token in w2 too; without the workspace header it acts in default, where there is no "p".
+        result = client.infer("p", grpc_inputs(exp["inputs"]), headers=auth_headers(AUTH_ADMIN_TOKEN))
+        assert_matches(result.as_numpy("probabilities"), exp["outputs"]["probabilities"])
+        with pytest.raises(InferenceServerException) as err:
+            client.infer("p", grpc_inputs(exp["inputs"]), headers=auth_headers(AUTH_ADMIN_TOKEN, None))
+        assert err.value.status() == "StatusCode.NOT_FOUND"
+        assert "pipeline 'p' not found" in err.value.message()
+
+        # A viewer reads metadata but may not infer; a workspace the caller is not in is not found.
+        viewer = auth_headers(bettong_auth.tokens["viewer"])
+        assert client.get_model_metadata("p", headers=viewer).name == "p"
+        with pytest.raises(InferenceServerException) as err:
+            client.infer("p", grpc_inputs(exp["inputs"]), headers=viewer)
+        assert err.value.status() == "StatusCode.PERMISSION_DENIED"
+        assert "viewer in workspace 'w2'" in err.value.message()
+        with pytest.raises(InferenceServerException) as err:
+            client.infer("p", grpc_inputs(exp["inputs"]), headers=auth_headers(bettong_auth.tokens["viewer"], "default"))
+        assert err.value.status() == "StatusCode.NOT_FOUND"
+        assert "workspace 'default' not found" in err.value.message()
+    finally:
+        client.close()

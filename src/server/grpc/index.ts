@@ -1,17 +1,23 @@
 /**
  * The Open Inference Protocol over gRPC (`inference.GRPCInferenceService`, oip.proto beside this
- * file) on its own port: the only place that knows gRPC. Errors from the catalogue become gRPC
- * statuses through `grpcStatus`, with the message as the status details and the stable code in
- * the `bettong-error-code` trailer.
+ * file) on its own port: the only place that knows gRPC. Every call is authorized like its REST
+ * route, by the shared Authorizer, from the `authorization: Bearer <token>` and `bettong-workspace`
+ * metadata. Errors from the catalogue become gRPC statuses through `grpcStatus`, with the message as
+ * the status details and the stable code in the `bettong-error-code` trailer (a refused infer over
+ * the rate limit adds `retry-after`, in seconds).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import crypto from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { grpcStatus, toBettongError } from '../../errors/index.ts';
-import type { Platform } from '../../platform.ts';
-import type { ServerState } from '../app.ts';
-import { type OipGrpcHandlers, oipGrpcHandlers } from './service.ts';
+import type { FastifyBaseLogger } from 'fastify';
+import { type Grant, RateLimitedError } from '../../access/index.ts';
+import { fail, grpcStatus, toBettongError } from '../../errors/index.ts';
+import type { ServerCore } from '../app.ts';
+import { WORKSPACE_HEADER } from '../auth.ts';
+import { logGrpcCall } from '../logging.ts';
+import { type CallContext, type OipGrpcHandlers, PERMISSIONS, oipGrpcHandlers } from './service.ts';
 
 export const PROTO_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'oip.proto');
 
@@ -33,8 +39,8 @@ export interface GrpcServerOptions {
   port: number;
   /** Largest request message (bytes); larger ones are refused with RESOURCE_EXHAUSTED. */
   maxMessageBytes: number;
-  /** Print server-side (5xx) failures to stderr. */
-  logErrors?: boolean;
+  /** The server's log: one line per call (logging.ts). */
+  log: FastifyBaseLogger;
 }
 
 export interface RunningGrpcServer {
@@ -45,30 +51,59 @@ export interface RunningGrpcServer {
   close(graceMs?: number): Promise<void>;
 }
 
-function toStatus(err: unknown, logErrors: boolean): grpc.ServerErrorResponse {
+function toStatus(err: unknown): grpc.ServerErrorResponse {
   const e = toBettongError(err);
-  if (logErrors && e.status >= 500) console.error(err);
   const metadata = new grpc.Metadata();
   metadata.set(ERROR_CODE_KEY, e.code);
+  if (e instanceof RateLimitedError) metadata.set('retry-after', String(e.retryAfterSeconds));
   return Object.assign(new Error(e.message), { code: grpcStatus[e.code], details: e.message, metadata });
 }
 
-function unary(fn: (req: any) => Promise<unknown>, logErrors: boolean): grpc.handleUnaryCall<any, any> {
+/** A metadata value as text; absent or empty: undefined. */
+function metadataValue(md: grpc.Metadata, key: string): string | undefined {
+  const v = md.get(key)[0];
+  const text = Buffer.isBuffer(v) ? v.toString('utf8') : v;
+  return text === undefined || text === '' ? undefined : text;
+}
+
+/** Authorizes the call as its REST route would, runs the handler in the granted workspace, logs one line. */
+function unary(core: ServerCore, name: keyof OipGrpcHandlers, handler: (req: any, ctx: CallContext) => Promise<unknown>, log: FastifyBaseLogger): grpc.handleUnaryCall<any, any> {
   return (call, callback) => {
-    fn(call.request).then((res) => callback(null, res), (err) => callback(toStatus(err, logErrors)));
+    const startedAt = performance.now();
+    let grant: Grant | null = null;
+    const done = (status: string, error?: unknown) => logGrpcCall(log, { reqId: crypto.randomUUID(), method: name, grant, startedAt, status, error });
+    (async () => {
+      grant = await core.authorizer.authorize(
+        { authorization: metadataValue(call.metadata, 'authorization') }, PERMISSIONS[name], metadataValue(call.metadata, WORKSPACE_HEADER),
+        (g) => { grant = g; },
+      );
+      const ctx: CallContext = {
+        get workspaceId() {
+          return grant?.workspace?.id ?? fail('INTERNAL', `gRPC ${name} declares no workspace permission`);
+        },
+      };
+      return handler(call.request, ctx);
+    })().then((res) => {
+      callback(null, res);
+      done('OK');
+    }, (err) => {
+      const status = toStatus(err);
+      callback(status);
+      done(grpc.status[status.code!], err);
+    });
   };
 }
 
-export async function startGrpcServer(platform: Platform, state: ServerState, opts: GrpcServerOptions): Promise<RunningGrpcServer> {
+export async function startGrpcServer(core: ServerCore, opts: GrpcServerOptions): Promise<RunningGrpcServer> {
   const server = new grpc.Server({
     'grpc.max_receive_message_length': opts.maxMessageBytes,
     'grpc.max_send_message_length': -1,
   });
-  const handlers = oipGrpcHandlers(platform, state);
+  const handlers = oipGrpcHandlers(core.dataplane);
   const service = ((loadOipProto().inference as grpc.GrpcObject).GRPCInferenceService as grpc.ServiceClientConstructor).service;
   const impl: grpc.UntypedServiceImplementation = {};
   for (const name of Object.keys(handlers) as (keyof OipGrpcHandlers)[]) {
-    impl[name] = unary((req) => (handlers[name] as (r: unknown) => Promise<unknown>)(req), opts.logErrors ?? false);
+    impl[name] = unary(core, name, handlers[name] as (r: unknown, ctx: CallContext) => Promise<unknown>, opts.log);
   }
   server.addService(service, impl);
 

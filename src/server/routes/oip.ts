@@ -1,16 +1,13 @@
 /**
- * Open Inference Protocol v2 over REST, with a pipeline as the "model". Errors are
- * {"error": "..."} (plus our stable "code"); binary tensors follow Triton's extension.
+ * Open Inference Protocol v2 over REST, with a pipeline as the "model": decodes, calls the data
+ * plane (dataplane.ts, shared with gRPC), encodes. Errors are {"error": "..."} (plus our stable
+ * "code"); binary tensors follow Triton's extension.
  */
-import crypto from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { decodeInferRequest, encodeInferResponse } from '../../codecs/oip.ts';
 import { fail } from '../../errors/index.ts';
-import { modelMetadata, modelReady } from '../../inference/metadata.ts';
-import type { Platform } from '../../platform.ts';
-import { VERSION } from '../../version.ts';
-import type { ServerState } from '../app.ts';
 import { workspaceOf } from '../context.ts';
+import type { DataPlane } from '../dataplane.ts';
 
 const HEADER_LENGTH = 'inference-header-content-length';
 const ACCEPTED = /^(application\/json|application\/octet-stream)\b/i;
@@ -24,7 +21,7 @@ const modelParams = {
 
 type ModelReq = FastifyRequest<{ Params: { name: string; version?: number } }>;
 
-export const oipRoutes = (p: Platform, state: ServerState) => async (app: FastifyInstance) => {
+export const oipRoutes = (dp: DataPlane) => async (app: FastifyInstance) => {
   // Infer bodies are parsed here, not by the framework: a JSON header may be followed by raw tensor bytes.
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -39,25 +36,27 @@ export const oipRoutes = (p: Platform, state: ServerState) => async (app: Fastif
     return payload;
   });
 
-  app.get('/v2/health/live', { config: { permission: 'public' }, schema: { tags: ['inference'], summary: 'OIP server live' } }, async (_req, reply) =>
-    reply.status(state.shuttingDown ? 503 : 200).send({ live: !state.shuttingDown }));
+  app.get('/v2/health/live', { config: { permission: 'public' }, schema: { tags: ['inference'], summary: 'OIP server live' } }, async (_req, reply) => {
+    const live = dp.live();
+    return reply.status(live ? 200 : 503).send({ live });
+  });
 
   app.get('/v2/health/ready', { config: { permission: 'public' }, schema: { tags: ['inference'], summary: 'OIP server ready' } }, async (_req, reply) => {
-    const ready = !state.shuttingDown && p.deployments.isReady();
+    const ready = dp.ready();
     return reply.status(ready ? 200 : 503).send({ ready });
   });
 
   app.get('/v2', { config: { permission: 'authenticated' }, schema: { tags: ['inference'], summary: 'OIP server metadata' } }, async () => ({
-    name: 'bettong', version: VERSION, extensions: ['binary_tensor_data'],
+    ...dp.serverMetadata(), extensions: ['binary_tensor_data'],
   }));
 
-  const metadata = async (req: ModelReq) => modelMetadata(p, workspaceOf(req), req.params.name, req.params.version);
+  const metadata = async (req: ModelReq) => dp.modelMetadata(workspaceOf(req), req.params.name, req.params.version);
   const schema = (summary: string) => ({ config: { permission: 'inference:read' as const }, schema: { tags: ['inference'], summary, params: modelParams } });
   app.get('/v2/models/:name', schema('OIP model metadata'), metadata);
   app.get('/v2/models/:name/versions/:version', schema('OIP model metadata'), metadata);
 
   const ready = async (req: ModelReq, reply: FastifyReply) => {
-    const ok = await modelReady(p, workspaceOf(req), req.params.name, req.params.version);
+    const ok = await dp.modelReady(workspaceOf(req), req.params.name, req.params.version);
     return reply.status(ok ? 200 : 503).send({ name: req.params.name, ready: ok });
   };
   app.get('/v2/models/:name/ready', schema('OIP model ready'), ready);
@@ -70,24 +69,14 @@ export const oipRoutes = (p: Platform, state: ServerState) => async (app: Fastif
     const lengthHeader = req.headers[HEADER_LENGTH];
     const headerLength = lengthHeader === undefined ? undefined : Number(lengthHeader);
     const request = decodeInferRequest(body, headerLength);
-    const result = await p.inference.infer(workspaceOf(req), req.params.name, request.inputs, {
-      version: req.params.version,
+    const { head, outputs } = await dp.infer(workspaceOf(req), {
+      model: req.params.name, version: req.params.version, id: request.id, parameters: request.parameters, inputs: request.inputs,
       outputs: request.outputs?.map((o) => o.name),
-      requestId: request.id ?? crypto.randomUUID(),
-      metadata: request.parameters,
     });
     const binary = request.outputs
       ? (n: string) => request.outputs!.find((o) => o.name === n)!.binary
       : () => request.binaryOutput;
-    // Validation results ride in the response parameters: OIP clients ignore what they don't know.
-    const parameters = result.deployment.rules.length
-      ? { anomaly_count: result.anomalies.reduce((n, a) => n + a.length, 0), anomalies: result.anomalies }
-      : undefined;
-    const encoded = encodeInferResponse({
-      model_name: req.params.name, model_version: String(result.deployment.version.version),
-      ...(request.id !== undefined ? { id: request.id } : {}),
-      ...(parameters ? { parameters } : {}),
-    }, result.outputs, binary);
+    const encoded = encodeInferResponse(head, outputs, binary);
     if (encoded.headerLength !== undefined) {
       void reply.header('content-type', 'application/octet-stream').header(HEADER_LENGTH, String(encoded.headerLength));
     } else {
