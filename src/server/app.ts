@@ -3,7 +3,6 @@
  * inference endpoints (OIP /v2, records) are separate route groups over the same platform.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import swagger from '@fastify/swagger';
 import { toBettongError } from '../errors/index.ts';
 import type { Platform } from '../platform.ts';
 import { modelRoutes } from './routes/models.ts';
@@ -14,7 +13,7 @@ import { accessRoutes } from './routes/access.ts';
 import { type AuthOptions, installAuth } from './auth.ts';
 import { oipRoutes } from './routes/oip.ts';
 import { recordsRoutes } from './routes/records.ts';
-import { VERSION } from '../version.ts';
+import { installOpenApi } from './openapi.ts';
 
 export interface ServerOptions extends AuthOptions {
   /** Largest request body on every route but model upload (bytes). */
@@ -36,20 +35,7 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
   });
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: { title: 'Bettong', version: VERSION, description: 'Bettong control plane and inference API' },
-      tags: [
-        { name: 'models', description: 'Model registry' },
-        { name: 'pipelines', description: 'Pipelines, versions and deployments' },
-        { name: 'inference', description: 'Open Inference Protocol v2 and records inference' },
-        { name: 'logs', description: 'Inference logs' },
-        { name: 'assays', description: 'Drift monitoring: assays, their results and alerts' },
-        { name: 'access', description: 'Workspaces, users, members, API tokens and the audit log' },
-      ],
-    },
-  });
+  await installOpenApi(app);
 
   // Binary bodies (model artifacts, OIP binary tensors) arrive as Buffers.
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
