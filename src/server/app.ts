@@ -14,6 +14,7 @@ import { type AuthOptions, installAuth } from './auth.ts';
 import { oipRoutes } from './routes/oip.ts';
 import { recordsRoutes } from './routes/records.ts';
 import { installOpenApi } from './openapi.ts';
+import { installNotFound } from './methods.ts';
 
 export interface ServerOptions extends AuthOptions {
   /** Largest request body on every route but model upload (bytes). */
@@ -35,6 +36,7 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
   });
 
+  const notFound = installNotFound(app);
   await installOpenApi(app);
 
   // Binary bodies (model artifacts, OIP binary tensors) arrive as Buffers.
@@ -42,14 +44,13 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
 
   app.setErrorHandler((err, req, reply) => {
     const e = toBettongError(err);
+    // No route matched, yet the body was refused first (e.g. QUERY without a Content-Type): say why there is no route.
+    if (req.is404 && e.status < 500) return notFound(req, reply);
     if (e.status >= 500) req.log.error(err);
     const message = e.code === 'UNSUPPORTED_MEDIA_TYPE' && !e.message.includes("'")
       ? `content type '${req.headers['content-type']}' is not accepted here; send application/json (or application/octet-stream where binary is expected)`
       : e.message;
     void reply.status(e.status).send({ error: message, code: e.code });
-  });
-  app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ error: `no route ${req.method} ${req.url}`, code: 'ROUTE_NOT_FOUND' });
   });
 
   // Before the routes, so every route gets it: who is calling, may they, in which workspace; audit.

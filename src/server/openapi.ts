@@ -8,7 +8,7 @@ import swagger, { type SwaggerTransform } from '@fastify/swagger';
 import { isRead, isWorkspacePermission } from '../access/roles.ts';
 import { VERSION } from '../version.ts';
 import { WORKSPACE_HEADER } from './auth.ts';
-import { errors, sharedSchemas } from './schemas.ts';
+import { documentNames, errors, sharedSchemas } from './schemas.ts';
 
 /** Methods whose requests Fastify parses a body for: a malformed, oversized or unknown-typed one is refused. */
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
@@ -32,6 +32,7 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
         },
       },
     },
+    transform: ({ schema, url }) => ({ schema: documentNames(schema), url }),
     // Shared schemas keep their $id as their component name (#/components/schemas/Model).
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
   });
@@ -80,7 +81,7 @@ const workspaceHeader = { type: 'string', description: "the workspace to act in 
  */
 export function documentedBody(content: Record<string, unknown>, description?: string): { swaggerTransform: SwaggerTransform } {
   const body = { content: Object.fromEntries(Object.entries(content).map(([type, s]) => [type, { schema: s }])), ...(description ? { description } : {}) };
-  return { swaggerTransform: ({ schema, url }) => ({ schema: { ...schema, body }, url }) };
+  return { swaggerTransform: ({ schema, url }) => ({ schema: documentNames({ ...schema, body }), url }) };
 }
 
 /** A binary body or answer in the document. */

@@ -21,8 +21,20 @@ const nullable = <T extends { type: string }>(s: T) => ({ ...s, type: [s.type, '
 const obj = (properties: Record<string, unknown>, required: string[] = Object.keys(properties), extra: Record<string, unknown> = {}) =>
   ({ type: 'object', properties, required, ...extra }) as const;
 const list = (items: unknown) => ({ type: 'array', items }) as const;
-/** A new model, pipeline, workspace, user, token or assay name, as checkName (registry) accepts it. */
-export const newName = { type: 'string', pattern: NAME.source } as const;
+/**
+ * A new model, pipeline, workspace, user, token or assay name. The services check it (INVALID_NAME, with
+ * a message that says the rule); the document states the same rule as a pattern (`documentNames`).
+ */
+const NAME_RULE = "letters, digits, '_', '.', '-'; at most 128, starting with a letter or digit";
+export const newName = { type: 'string', description: NAME_RULE } as const;
+
+/** A copy of a route schema for the document, with the name rule as a pattern wherever a new name is taken. */
+export function documentNames<T>(schema: T): T {
+  if (Array.isArray(schema)) return schema.map(documentNames) as T;
+  if (!schema || typeof schema !== 'object') return schema;
+  const copy = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, documentNames(v)]));
+  return ((copy as { description?: unknown }).description === NAME_RULE ? { ...copy, pattern: NAME.source } : copy) as T;
+}
 
 const definitions = {
   Error: obj({

@@ -153,7 +153,7 @@ export const accessRoutes = (p: Platform) => async (app: FastifyInstance) => {
 
   app.get<{ Querystring: { user?: string } }>('/v1/tokens', {
     config: { permission: 'account' },
-    schema: { tags: ['access'], querystring: userQs, summary: 'The caller\'s active tokens (never their secrets)', response: { 200: listOf('tokens', ref('Token')) } },
+    schema: { tags: ['access'], querystring: userQs, summary: 'The caller\'s active tokens (never their secrets)', response: { 200: listOf('tokens', ref('Token')), ...errors(404) } },
   }, async (req) => ({ tokens: await a.listTokens(req.access!.principal, req.query.user) }));
 
   app.post<{ Body: TokenBody }>('/v1/tokens', {

@@ -2,7 +2,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { compare } from '../../logs/compare.ts';
-import { iterateLogs, queryLogs } from '../../logs/query.ts';
+import { checkRange, iterateLogs, queryLogs } from '../../logs/query.ts';
 import type { Platform } from '../../platform.ts';
 import { nameParam, parseTime, workspaceOf } from '../context.ts';
 import { ref } from '../schemas.ts';
@@ -44,6 +44,7 @@ export const logRoutes = (p: Platform) => async (app: FastifyInstance) => {
   }, async (req, reply) => {
     const id = await p.pipelines.pipelineId(workspaceOf(req), req.params.name);
     const range = { start: parseTime(req.query.start), end: parseTime(req.query.end), anomaly: req.query.anomaly };
+    checkRange(range); // a refusal must go out as JSON, before the answer turns into a stream
     await p.logs.flush();
     async function* lines() {
       for await (const rec of iterateLogs(p.db, id, range)) yield `${JSON.stringify(rec)}\n`;
