@@ -28,8 +28,9 @@ describe('OpenAPI document', () => {
   after(() => s.close());
 
   /** Calls the route and checks the answer against the schema documented for its status. */
-  async function conforms(method: string, template: string, path: string, body?: unknown, headers?: Record<string, string>) {
+  async function conforms(method: string, template: string, path: string, body?: unknown, status?: number, headers?: Record<string, string>) {
     const r = await call(s, method, path, body, headers);
+    if (status !== undefined) assert.equal(r.status, status, `${method} ${path}: ${r.body}`);
     const op = doc.paths[template]?.[method.toLowerCase()];
     assert.ok(op, `${method} ${template} is documented`);
     const documented = op.responses[String(r.status)];
@@ -46,65 +47,66 @@ describe('OpenAPI document', () => {
 
   it('documents every answer of the main resources, with the fields they have', async () => {
     const e = expected('breast_cancer_logreg');
-    await conforms('POST', '/v2/models/{name}/infer', '/v2/models/bc/infer', oipRequest(e));
-    await conforms('POST', '/v1/pipelines/{name}/infer', '/v1/pipelines/bc/infer', [{ input: new Array(30).fill(0.5) }]);
-    const upload = await call(s, 'POST', '/v1/models/bc2', modelBytes('breast_cancer_logreg'), { 'content-type': 'application/octet-stream' });
-    assert.equal(upload.status, 201);
-    const checks: [string, string, string, unknown?][] = [
-      ['POST', '/v1/models/{name}', '/v1/models/bc2'],
-      ['GET', '/v1/models', '/v1/models'],
-      ['GET', '/v1/models/{name}', '/v1/models/bc'],
-      ['GET', '/v1/models/{name}/versions/{version}', '/v1/models/bc/versions/1'],
-      ['GET', '/v1/models/{name}', '/v1/models/nope'],
-      ['POST', '/v1/pipelines', '/v1/pipelines', { name: 'bc', steps: [{ model: 'bc' }] }],
-      ['POST', '/v1/pipelines', '/v1/pipelines', { name: 'bc2', steps: [{ model: 'bc2' }], validations: { sure: 'out.probabilities[1] <= 0.99' } }],
-      ['POST', '/v1/pipelines', '/v1/pipelines', { name: 'bad', steps: [{ model: 'nope' }] }],
-      ['GET', '/v1/pipelines', '/v1/pipelines'],
-      ['GET', '/v1/pipelines/{name}', '/v1/pipelines/bc'],
-      ['GET', '/v1/pipelines/{name}', '/v1/pipelines/bc2'],
-      ['GET', '/v1/pipelines/{name}/versions', '/v1/pipelines/bc/versions'],
-      ['GET', '/v1/pipelines/{name}/versions/{version}', '/v1/pipelines/bc/versions/1'],
-      ['POST', '/v1/pipelines/{name}/deploy', '/v1/pipelines/bc2/deploy', { replicas: 0 }],
-      ['POST', '/v1/pipelines/{name}/infer', '/v1/pipelines/bc2/infer', [{ input: new Array(30).fill(0.5) }]],
-      ['GET', '/v1/pipelines/{name}/deployment', '/v1/pipelines/bc2/deployment'],
-      ['GET', '/v1/deployments', '/v1/deployments'],
-      ['POST', '/v1/pipelines/{name}/undeploy', '/v1/pipelines/bc2/undeploy'],
-      ['POST', '/v1/pipelines/{name}/infer', '/v1/pipelines/bc2/infer', [{ input: new Array(30).fill(0.5) }]],
-      ['GET', '/v1/pipelines/{name}/logs', '/v1/pipelines/bc/logs'],
-      ['GET', '/v1/pipelines/{name}/logs', '/v1/pipelines/bc/logs?start=yesterday'],
-      ['GET', '/v1/pipelines/{name}/compare', '/v1/pipelines/bc/compare'],
-      ['GET', '/v2', '/v2'],
-      ['GET', '/v2/models/{name}', '/v2/models/bc'],
-      ['GET', '/v2/models/{name}/ready', '/v2/models/bc/ready'],
-      ['GET', '/v2/models/{name}/ready', '/v2/models/bc2/ready'],
-      ['GET', '/v2/health/ready', '/v2/health/ready'],
+    await conforms('POST', '/v2/models/{name}/infer', '/v2/models/bc/infer', oipRequest(e), 200);
+    await conforms('POST', '/v1/pipelines/{name}/infer', '/v1/pipelines/bc/infer', [{ input: new Array(30).fill(0.5) }], 200);
+    const octets = { 'content-type': 'application/octet-stream' };
+    await conforms('POST', '/v1/models/{name}', '/v1/models/bc2', modelBytes('breast_cancer_logreg'), 201, octets);
+    await conforms('POST', '/v1/models/{name}', '/v1/models/bc2', modelBytes('breast_cancer_logreg'), 200, octets);
+    await conforms('GET', '/v1/models/{name}/versions/{version}/artifact', '/v1/models/bc2/versions/1/artifact', undefined, 200);
+    const checks: [string, string, string, unknown, number][] = [
+      ['GET', '/v1/models', '/v1/models', undefined, 200],
+      ['GET', '/v1/models/{name}', '/v1/models/breast_cancer_logreg', undefined, 200],
+      ['GET', '/v1/models/{name}/versions/{version}', '/v1/models/breast_cancer_logreg/versions/1', undefined, 200],
+      ['GET', '/v1/models/{name}', '/v1/models/nope', undefined, 404],
+      ['POST', '/v1/pipelines', '/v1/pipelines', { name: 'bc', steps: [{ model: 'breast_cancer_logreg' }] }, 200],
+      ['POST', '/v1/pipelines', '/v1/pipelines', { name: 'bc2', steps: [{ model: 'bc2' }], validations: { sure: 'out.probabilities[1] <= 0.99' } }, 201],
+      ['POST', '/v1/pipelines', '/v1/pipelines', { name: 'bad', steps: [{ model: 'nope' }] }, 404],
+      ['GET', '/v1/pipelines', '/v1/pipelines', undefined, 200],
+      ['GET', '/v1/pipelines/{name}', '/v1/pipelines/bc', undefined, 200],
+      ['GET', '/v1/pipelines/{name}', '/v1/pipelines/bc2', undefined, 200],
+      ['GET', '/v1/pipelines/{name}/versions', '/v1/pipelines/bc/versions', undefined, 200],
+      ['GET', '/v1/pipelines/{name}/versions/{version}', '/v1/pipelines/bc/versions/1', undefined, 200],
+      ['POST', '/v1/pipelines/{name}/deploy', '/v1/pipelines/bc2/deploy', { replicas: 0 }, 200],
+      ['POST', '/v1/pipelines/{name}/infer', '/v1/pipelines/bc2/infer', [{ input: new Array(30).fill(0.5) }], 200],
+      ['GET', '/v1/pipelines/{name}/deployment', '/v1/pipelines/bc2/deployment', undefined, 200],
+      ['GET', '/v1/deployments', '/v1/deployments', undefined, 200],
+      ['POST', '/v1/pipelines/{name}/undeploy', '/v1/pipelines/bc2/undeploy', undefined, 200],
+      ['POST', '/v1/pipelines/{name}/infer', '/v1/pipelines/bc2/infer', [{ input: new Array(30).fill(0.5) }], 409],
+      ['GET', '/v1/pipelines/{name}/logs', '/v1/pipelines/bc/logs', undefined, 200],
+      ['GET', '/v1/pipelines/{name}/logs', '/v1/pipelines/bc/logs?start=yesterday', undefined, 400],
+      ['GET', '/v1/pipelines/{name}/compare', '/v1/pipelines/bc/compare', undefined, 200],
+      ['GET', '/v2', '/v2', undefined, 200],
+      ['GET', '/v2/models/{name}', '/v2/models/bc', undefined, 200],
+      ['GET', '/v2/models/{name}/ready', '/v2/models/bc/ready', undefined, 200],
+      ['GET', '/v2/models/{name}/ready', '/v2/models/bc2/ready', undefined, 503],
+      ['GET', '/v2/health/ready', '/v2/health/ready', undefined, 200],
       ['POST', '/v1/assays', '/v1/assays', {
         name: 'drift', pipeline: 'bc', target: { column: 'out.probabilities', index: 1 },
-        baseline: { values: [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9] }, window: { width: '1h' },
-      }],
-      ['GET', '/v1/assays', '/v1/assays'],
-      ['GET', '/v1/assays/{name}', '/v1/assays/drift'],
-      ['POST', '/v1/assays/{name}/pause', '/v1/assays/drift/pause'],
-      ['GET', '/v1/assays/{name}/results', '/v1/assays/drift/results'],
-      ['GET', '/v1/assays/{name}/alerts', '/v1/assays/drift/alerts'],
-      ['DELETE', '/v1/assays/{name}', '/v1/assays/drift'],
-      ['GET', '/v1/whoami', '/v1/whoami'],
-      ['POST', '/v1/workspaces', '/v1/workspaces', { name: 'team' }],
-      ['GET', '/v1/workspaces', '/v1/workspaces'],
-      ['GET', '/v1/workspaces/{name}', '/v1/workspaces/team'],
-      ['POST', '/v1/workspaces/{name}/archive', '/v1/workspaces/team/archive'],
-      ['POST', '/v1/users', '/v1/users', { name: 'ann' }],
-      ['GET', '/v1/users', '/v1/users'],
-      ['POST', '/v1/members', '/v1/members', { user: 'ann', role: 'viewer' }],
-      ['GET', '/v1/members', '/v1/members'],
-      ['DELETE', '/v1/members/{user}', '/v1/members/ann'],
-      ['POST', '/v1/tokens', '/v1/tokens', { name: 'ci', expires_in: '1d' }],
-      ['GET', '/v1/tokens', '/v1/tokens'],
-      ['DELETE', '/v1/tokens/{name}', '/v1/tokens/ci'],
-      ['GET', '/v1/audit', '/v1/audit?limit=5'],
-      ['GET', '/v1/audit/platform', '/v1/audit/platform'],
+        baseline: { values: Array.from({ length: 20 }, (_, i) => i / 20) }, window: { width: '1h' },
+      }, 201],
+      ['GET', '/v1/assays', '/v1/assays', undefined, 200],
+      ['GET', '/v1/assays/{name}', '/v1/assays/drift', undefined, 200],
+      ['POST', '/v1/assays/{name}/pause', '/v1/assays/drift/pause', undefined, 200],
+      ['GET', '/v1/assays/{name}/results', '/v1/assays/drift/results', undefined, 200],
+      ['GET', '/v1/assays/{name}/alerts', '/v1/assays/drift/alerts', undefined, 200],
+      ['DELETE', '/v1/assays/{name}', '/v1/assays/drift', undefined, 200],
+      ['GET', '/v1/whoami', '/v1/whoami', undefined, 200],
+      ['POST', '/v1/workspaces', '/v1/workspaces', { name: 'team' }, 201],
+      ['GET', '/v1/workspaces', '/v1/workspaces', undefined, 200],
+      ['GET', '/v1/workspaces/{name}', '/v1/workspaces/team', undefined, 200],
+      ['POST', '/v1/workspaces/{name}/archive', '/v1/workspaces/team/archive', undefined, 200],
+      ['POST', '/v1/users', '/v1/users', { name: 'ann' }, 201],
+      ['GET', '/v1/users', '/v1/users', undefined, 200],
+      ['POST', '/v1/members', '/v1/members', { user: 'ann', role: 'viewer' }, 200],
+      ['GET', '/v1/members', '/v1/members', undefined, 200],
+      ['DELETE', '/v1/members/{user}', '/v1/members/ann', undefined, 200],
+      ['POST', '/v1/tokens', '/v1/tokens', { name: 'ci', expires_in: '1d' }, 201],
+      ['GET', '/v1/tokens', '/v1/tokens', undefined, 200],
+      ['DELETE', '/v1/tokens/{name}', '/v1/tokens/ci', undefined, 200],
+      ['GET', '/v1/audit', '/v1/audit?limit=5', undefined, 200],
+      ['GET', '/v1/audit/platform', '/v1/audit/platform', undefined, 200],
     ];
-    for (const [method, template, path, body] of checks) await conforms(method, template, path, body);
+    for (const [method, template, path, body, status] of checks) await conforms(method, template, path, body, status);
   });
 
   it('answers 405 with Allow when a known path is called with a method it lacks, 404 for unknown paths', async () => {

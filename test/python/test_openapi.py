@@ -73,13 +73,17 @@ def server():
             if time.monotonic() > deadline:
                 pytest.fail(f"bettong not live after 30 s:\n{log_path.read_text()}")
             time.sleep(0.2)
-        # Real data behind the paths: a model, a pipeline of it, deployed.
+        # Real data behind the paths: a model, a pipeline of it, deployed, an assay on it.
         status, body = _call("POST", f"{url}/v1/models/bc", MODEL.read_bytes(), "application/octet-stream")
         assert status == 201, body
         status, body = _call("POST", f"{url}/v1/pipelines", json.dumps({"name": "bc", "steps": [{"model": "bc"}]}).encode(), "application/json")
         assert status == 201, body
         status, body = _call("POST", f"{url}/v1/pipelines/bc/deploy", b"{}", "application/json")
         assert status == 200 and json.loads(body)["status"] == "running", body
+        assay = {"name": "bc", "pipeline": "bc", "target": {"column": "out.probabilities", "index": 1},
+                 "baseline": {"values": [i / 20 for i in range(20)]}, "window": {"width": "1h"}}
+        status, body = _call("POST", f"{url}/v1/assays", json.dumps(assay).encode(), "application/json")
+        assert status == 201, body
         yield url, log_path
     finally:
         if proc.poll() is None:
@@ -145,3 +149,4 @@ def test_schemathesis_finds_nothing(server, tmp_path):
         pytest.fail(f"schemathesis ran past {ST_TIMEOUT_S} s:\n{(e.stdout or b'')[-5000:]!r}")
     out = run.stdout + run.stderr
     assert run.returncode == 0, f"schemathesis found problems:\n{out[-20000:]}\n\nserver log tail:\n{log_path.read_text()[-3000:]}"
+    print(out[out.find("SUMMARY") - 40:])  # with -s: what was tested
