@@ -25,7 +25,7 @@ export const modelRoutes = (p: Platform, uploadLimit: number) => async (app: Fas
       response: {
         201: { description: 'a new version', ...ref('ModelVersion') },
         200: { description: 'identical content: the existing version', ...ref('ModelVersion') },
-        ...errors(422),
+        ...errors(422, 503, 507), // 503, 507: the data directory failed or is full
       },
     },
   }, async (req, reply) => {
