@@ -91,6 +91,14 @@ describe('inference logs', () => {
     r = await call(s, 'GET', '/v1/pipelines/nope/logs');
     assert.equal(r.status, 404);
   });
+
+  it('export refuses a bad time as a JSON error, not as an empty JSON Lines stream', async () => {
+    const r = await call(s, 'GET', '/v1/pipelines/digits/logs/export?end=not-a-time');
+    assert.equal(r.status, 400);
+    assert.match(String(r.headers.get('content-type')), /^application\/json/);
+    assert.equal(r.json.code, 'INVALID_REQUEST');
+    assert.match(r.json.error, /end/);
+  });
 });
 
 describe('inference logs on shutdown', () => {

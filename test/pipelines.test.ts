@@ -47,6 +47,15 @@ describe('pipelines', () => {
     assert.equal((await call(s, 'GET', '/v1/pipelines/bad')).status, 404, 'a refused pipeline leaves nothing behind');
   });
 
+  it('refuses steps that are not model references with 400 naming the step, not 500 (A/B arms of null crashed)', async () => {
+    for (const step of [{ ab: { arms: [null, null] } }, { shadow: { champion: null, challengers: [null] } }, { ab: { arms: [{ model: 'add_mul' }] } }, {}]) {
+      const r = await call(s, 'POST', '/v1/pipelines', { name: 'odd', steps: [step] });
+      assert.equal(r.status, 400, `${JSON.stringify(step)}: ${r.body}`);
+      assert.equal(r.json.code, 'INVALID_REQUEST');
+      assert.match(r.json.error, /steps\/0/);
+    }
+  });
+
   it('deploys, reports status, undeploys', async () => {
     await s.client.createPipeline('add', [{ model: 'add_mul' }]);
     let r = await call(s, 'POST', '/v2/models/add/infer', oipRequest(expected('add_mul')));

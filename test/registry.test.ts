@@ -83,7 +83,7 @@ describe('model registry', () => {
   it('publishes its REST API as OpenAPI', async () => {
     const r = await call(s, 'GET', '/openapi.json');
     assert.equal(r.status, 200);
-    assert.equal(r.json.openapi, '3.0.3');
+    assert.equal(r.json.openapi, '3.1.0');
     for (const p of ['/v1/models/{name}', '/v1/pipelines', '/v1/pipelines/{name}/deploy', '/v1/pipelines/{name}/logs', '/v2/models/{name}/infer']) {
       assert.ok(r.json.paths[p], `missing ${p}`);
     }

@@ -59,12 +59,17 @@ function toRecord(r: Row): LogRecord {
   return rec;
 }
 
-export async function queryLogs(db: DB, pipelineId: number, q: LogQuery): Promise<LogPage> {
-  const limit = q.limit ?? 100;
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) fail('INVALID_REQUEST', `limit must be an integer in [1, ${MAX_PAGE}]`);
+/** INVALID_REQUEST unless start and end (when given) are times; an export checks before its first byte. */
+export function checkRange(q: { start?: number; end?: number }): void {
   for (const k of ['start', 'end'] as const) {
     if (q[k] !== undefined && !Number.isFinite(q[k])) fail('INVALID_REQUEST', `'${k}' must be a time (epoch ms or ISO 8601)`);
   }
+}
+
+export async function queryLogs(db: DB, pipelineId: number, q: LogQuery): Promise<LogPage> {
+  const limit = q.limit ?? 100;
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE) fail('INVALID_REQUEST', `limit must be an integer in [1, ${MAX_PAGE}]`);
+  checkRange(q);
   const chronological = q.start !== undefined || q.end !== undefined;
   let query = db.selectFrom('inference_logs')
     .select(['id', 'time', 'pipeline_version', 'request_id', 'inputs', 'outputs', 'models', 'latency_ms', 'metadata', 'shadow', 'anomalies', 'anomaly_count'])

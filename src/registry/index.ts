@@ -33,7 +33,7 @@ export interface ModelDetail {
   versions: ModelVersion[];
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+export const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
 
 export function checkName(kind: string, name: string): void {
   if (!NAME.test(name)) {

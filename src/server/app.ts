@@ -3,7 +3,6 @@
  * inference endpoints (OIP /v2, records) are separate route groups over the same platform.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
-import swagger from '@fastify/swagger';
 import { toBettongError } from '../errors/index.ts';
 import type { Platform } from '../platform.ts';
 import { type AuthOptions, Authorizer } from '../access/index.ts';
@@ -17,8 +16,9 @@ import { DataPlane, type ServerState } from './dataplane.ts';
 import { type LogOptions, installRequestLog, loggerOptions, noteFailure } from './logging.ts';
 import { oipRoutes } from './routes/oip.ts';
 import { recordsRoutes } from './routes/records.ts';
-import { VERSION } from '../version.ts';
 import { schemaController } from './validation.ts';
+import { installOpenApi } from './openapi.ts';
+import { installNotFound } from './methods.ts';
 
 export type { ServerState } from './dataplane.ts';
 
@@ -46,34 +46,21 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
     schemaController,
   });
 
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.0.3',
-      info: { title: 'Bettong', version: VERSION, description: 'Bettong control plane and inference API' },
-      tags: [
-        { name: 'models', description: 'Model registry' },
-        { name: 'pipelines', description: 'Pipelines, versions and deployments' },
-        { name: 'inference', description: 'Open Inference Protocol v2 and records inference' },
-        { name: 'logs', description: 'Inference logs' },
-        { name: 'assays', description: 'Drift monitoring: assays, their results and alerts' },
-        { name: 'access', description: 'Workspaces, users, members, API tokens and the audit log' },
-      ],
-    },
-  });
+  const notFound = installNotFound(app);
+  await installOpenApi(app);
 
   // Binary bodies (model artifacts, OIP binary tensors) arrive as Buffers.
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler((err, req, reply) => {
     const e = toBettongError(err);
+    // No route matched, yet the body was refused first (e.g. QUERY without a Content-Type): say why there is no route.
+    if (req.is404 && e.status < 500) return notFound(req, reply);
     noteFailure(req, err);
     const message = e.code === 'UNSUPPORTED_MEDIA_TYPE' && !e.message.includes("'")
       ? `content type '${req.headers['content-type']}' is not accepted here; send application/json (or application/octet-stream where binary is expected)`
       : e.message;
     void reply.status(e.status).send({ error: message, code: e.code });
-  });
-  app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ error: `no route ${req.method} ${req.url}`, code: 'ROUTE_NOT_FOUND' });
   });
 
   installRequestLog(app);

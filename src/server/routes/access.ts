@@ -5,8 +5,16 @@ import { fail } from '../../errors/index.ts';
 import type { Platform } from '../../platform.ts';
 import { noteAudit } from '../auth.ts';
 import { nameParam, parseTime, workspaceOf } from '../context.ts';
+import { errors, listOf, newName, ref } from '../schemas.ts';
 
-const nameBody = { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string' } } } as const;
+const nameBody = { type: 'object', required: ['name'], additionalProperties: false, properties: { name: newName } } as const;
+const whoami = {
+  type: 'object', required: ['user', 'admin', 'token'],
+  properties: {
+    user: { type: 'string' }, admin: { type: 'boolean' },
+    token: { anyOf: [{ type: 'null' }, { type: 'object', properties: { name: { type: 'string' }, workspace: { type: ['string', 'null'] }, inference_only: { type: 'boolean' } } }] },
+  },
+} as const;
 const userQs = { type: 'object', properties: { user: { type: 'string', description: "another user's tokens (platform admins); '*' for everyone's" } } } as const;
 const auditQs = {
   type: 'object',
@@ -23,7 +31,7 @@ type AuditQs = { start?: string; end?: string; action?: string; limit?: number; 
 const tokenBody = {
   type: 'object', required: ['name'], additionalProperties: false,
   properties: {
-    name: { type: 'string' },
+    name: newName,
     workspace: { type: 'string', description: 'limit the token to this workspace' },
     inference_only: { type: 'boolean', description: 'the token can call inference endpoints and nothing else' },
     expires_at: { anyOf: [{ type: 'integer' }, { type: 'string' }], description: 'epoch ms or ISO 8601' },
@@ -38,7 +46,7 @@ export const accessRoutes = (p: Platform) => async (app: FastifyInstance) => {
 
   app.get('/v1/whoami', {
     config: { permission: 'authenticated' },
-    schema: { tags: ['access'], summary: 'The caller: user, and the token used (null in local mode)' },
+    schema: { tags: ['access'], summary: 'The caller: user, and the token used (null in local mode)', response: { 200: whoami } },
   }, async (req) => {
     const { user, token } = req.access!.principal;
     const ws = token?.workspaceId != null ? await a.workspaces.byId(token.workspaceId) : undefined;
@@ -52,12 +60,12 @@ export const accessRoutes = (p: Platform) => async (app: FastifyInstance) => {
 
   app.get('/v1/workspaces', {
     config: { permission: 'account' },
-    schema: { tags: ['access'], summary: 'The workspaces the caller can act in, with its role in each' },
+    schema: { tags: ['access'], summary: 'The workspaces the caller can act in, with its role in each', response: { 200: listOf('workspaces', ref('Workspace')) } },
   }, async (req) => ({ workspaces: await a.listWorkspaces(req.access!.principal) }));
 
   app.post<{ Body: { name: string } }>('/v1/workspaces', {
     config: { permission: 'account', audit: 'workspace.create' },
-    schema: { tags: ['access'], body: nameBody, summary: 'Create a workspace; the caller becomes its owner' },
+    schema: { tags: ['access'], body: nameBody, summary: 'Create a workspace; the caller becomes its owner', response: { 201: ref('Workspace'), ...errors(409) } },
   }, async (req, reply) => {
     const ws = await a.createWorkspace(req.access!.principal, req.body.name);
     noteAudit(req, { workspaceId: ws.id });
@@ -66,12 +74,12 @@ export const accessRoutes = (p: Platform) => async (app: FastifyInstance) => {
 
   app.get<{ Params: { name: string } }>('/v1/workspaces/:name', {
     config: { permission: 'workspace:read', workspaceParam: 'name' },
-    schema: { tags: ['access'], params: nameParam, summary: 'A workspace and the caller\'s role in it' },
+    schema: { tags: ['access'], params: nameParam, summary: 'A workspace and the caller\'s role in it', response: { 200: ref('Workspace') } },
   }, async (req) => ({ ...req.access!.workspace!, role: req.access!.role }));
 
   app.patch<{ Params: { name: string }; Body: { name: string } }>('/v1/workspaces/:name', {
     config: { permission: 'workspace:write', workspaceParam: 'name', audit: 'workspace.rename' },
-    schema: { tags: ['access'], params: nameParam, body: nameBody, summary: 'Rename a workspace (owners)' },
+    schema: { tags: ['access'], params: nameParam, body: nameBody, summary: 'Rename a workspace (owners)', response: { 200: ref('Workspace'), ...errors(409) } },
   }, async (req) => {
     noteAudit(req, { detail: { to: req.body.name } });
     return a.workspaces.rename(workspaceOf(req), req.body.name);
@@ -79,26 +87,27 @@ export const accessRoutes = (p: Platform) => async (app: FastifyInstance) => {
 
   app.post<{ Params: { name: string } }>('/v1/workspaces/:name/archive', {
     config: { permission: 'workspace:write', workspaceParam: 'name', audit: 'workspace.archive' },
-    schema: { tags: ['access'], params: nameParam, summary: 'Archive a workspace (owners): its pipelines are undeployed; it stays readable, nothing in it can change' },
+    schema: { tags: ['access'], params: nameParam, summary: 'Archive a workspace (owners): its pipelines are undeployed; it stays readable, nothing in it can change', response: { 200: ref('Workspace') } },
   }, async (req) => a.archiveWorkspace(req.access!.workspace!, true));
 
   app.post<{ Params: { name: string } }>('/v1/workspaces/:name/unarchive', {
     config: { permission: 'workspace:write', workspaceParam: 'name', audit: 'workspace.unarchive' },
-    schema: { tags: ['access'], params: nameParam, summary: 'Bring an archived workspace back (owners)' },
+    schema: { tags: ['access'], params: nameParam, summary: 'Bring an archived workspace back (owners)', response: { 200: ref('Workspace') } },
   }, async (req) => a.archiveWorkspace(req.access!.workspace!, false));
 
   // users
 
   app.get('/v1/users', {
     config: { permission: 'admin' },
-    schema: { tags: ['access'], summary: 'List users (platform admins)' },
+    schema: { tags: ['access'], summary: 'List users (platform admins)', response: { 200: listOf('users', ref('User')) } },
   }, async () => ({ users: await a.users.list() }));
 
   app.post<{ Body: { name: string; admin?: boolean } }>('/v1/users', {
     config: { permission: 'admin', audit: 'user.create' },
     schema: {
       tags: ['access'], summary: 'Create a user (platform admins); give them a token with POST /v1/tokens {"user": ...}',
-      body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: { type: 'string' }, admin: { type: 'boolean' } } },
+      body: { type: 'object', required: ['name'], additionalProperties: false, properties: { name: newName, admin: { type: 'boolean' } } },
+      response: { 201: ref('User'), ...errors(409) },
     },
   }, async (req, reply) => {
     noteAudit(req, { workspaceId: null, detail: { admin: req.body.admin === true } });
@@ -109,7 +118,7 @@ export const accessRoutes = (p: Platform) => async (app: FastifyInstance) => {
 
   app.get('/v1/members', {
     config: { permission: 'member:read' },
-    schema: { tags: ['access'], summary: 'Members of the current workspace and their roles' },
+    schema: { tags: ['access'], summary: 'Members of the current workspace and their roles', response: { 200: listOf('members', ref('Member')) } },
   }, async (req) => ({ members: await a.members.list(workspaceOf(req)) }));
 
   app.post<{ Body: { user: string; role: string } }>('/v1/members', {
@@ -119,6 +128,10 @@ export const accessRoutes = (p: Platform) => async (app: FastifyInstance) => {
       body: {
         type: 'object', required: ['user', 'role'], additionalProperties: false,
         properties: { user: { type: 'string' }, role: { type: 'string', enum: ['owner', 'editor', 'viewer'] } },
+      },
+      response: {
+        200: { allOf: [ref('Member'), { type: 'object', required: ['previous'], properties: { previous: { type: ['string', 'null'], description: 'the role before; null: newly added' } } }] },
+        ...errors(404, 409),
       },
     },
   }, async (req) => {
@@ -132,6 +145,7 @@ export const accessRoutes = (p: Platform) => async (app: FastifyInstance) => {
     schema: {
       tags: ['access'], summary: 'Remove a member from the current workspace (owners); the last owner stays',
       params: { type: 'object', required: ['user'], properties: { user: { type: 'string' } } },
+      response: { 200: { type: 'object', required: ['removed', 'role'], properties: { removed: { type: 'string' }, role: { type: 'string' } } }, ...errors(409) },
     },
   }, async (req) => a.removeMember(workspaceOf(req), req.params.user));
 
@@ -139,12 +153,14 @@ export const accessRoutes = (p: Platform) => async (app: FastifyInstance) => {
 
   app.get<{ Querystring: { user?: string } }>('/v1/tokens', {
     config: { permission: 'account' },
-    schema: { tags: ['access'], querystring: userQs, summary: 'The caller\'s active tokens (never their secrets)' },
+    schema: { tags: ['access'], querystring: userQs, summary: 'The caller\'s active tokens (never their secrets)', response: { 200: listOf('tokens', ref('Token')), ...errors(404) } },
   }, async (req) => ({ tokens: await a.listTokens(req.access!.principal, req.query.user) }));
 
   app.post<{ Body: TokenBody }>('/v1/tokens', {
     config: { permission: 'account', audit: 'token.create' },
-    schema: { tags: ['access'], body: tokenBody, summary: 'Create an API token; its secret is in this answer only and is stored only as a hash' },
+    schema: { tags: ['access'], body: tokenBody, summary: 'Create an API token; its secret is in this answer only and is stored only as a hash',
+      response: { 201: { type: 'object', required: ['token', 'secret'], properties: { token: ref('Token'), secret: { type: 'string' } } }, ...errors(404, 409) },
+    },
   }, async (req, reply) => {
     const b = req.body;
     const out = await a.createToken(req.access!.principal, {
@@ -158,7 +174,9 @@ export const accessRoutes = (p: Platform) => async (app: FastifyInstance) => {
 
   app.delete<{ Params: { name: string }; Querystring: { user?: string } }>('/v1/tokens/:name', {
     config: { permission: 'account', audit: 'token.revoke' },
-    schema: { tags: ['access'], params: nameParam, querystring: userQs, summary: 'Revoke a token: refused from the next request on' },
+    schema: { tags: ['access'], params: nameParam, querystring: userQs, summary: 'Revoke a token: refused from the next request on',
+      response: { 200: { type: 'object', required: ['revoked', 'user'], properties: { revoked: { type: 'string' }, user: { type: 'string' } } } },
+    },
   }, async (req) => {
     const r = await a.revokeToken(req.access!.principal, req.params.name, req.query.user);
     noteAudit(req, { workspaceId: r.workspaceId, detail: { user: r.user } });
@@ -176,11 +194,11 @@ export const accessRoutes = (p: Platform) => async (app: FastifyInstance) => {
 
   app.get<{ Querystring: AuditQs }>('/v1/audit', {
     config: { permission: 'audit:read' },
-    schema: { tags: ['access'], querystring: auditQs, summary: 'The current workspace\'s audit log, newest first (owners)' },
+    schema: { tags: ['access'], querystring: auditQs, summary: 'The current workspace\'s audit log, newest first (owners)', response: { 200: ref('AuditPage') } },
   }, async (req) => a.audit.query(workspaceOf(req), query(req.query)));
 
   app.get<{ Querystring: AuditQs }>('/v1/audit/platform', {
     config: { permission: 'admin' },
-    schema: { tags: ['access'], querystring: auditQs, summary: 'Platform events: users, unscoped tokens, refusals outside any workspace (platform admins)' },
+    schema: { tags: ['access'], querystring: auditQs, summary: 'Platform events: users, unscoped tokens, refusals outside any workspace (platform admins)', response: { 200: ref('AuditPage') } },
   }, async (req) => a.audit.query(null, query(req.query)));
 };

@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AssayDefinition, PreviewRequest } from '../../monitoring/index.ts';
 import type { Platform } from '../../platform.ts';
 import { nameParam, parseTime, workspaceOf } from '../context.ts';
+import { errors, listOf, newName, ref } from '../schemas.ts';
 
 const duration = { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string' }], description: 'milliseconds, or "10s", "5m", "24h", "7d"' } as const;
 const time = { anyOf: [{ type: 'integer' }, { type: 'string' }], description: 'epoch ms or ISO 8601' } as const;
@@ -60,7 +61,7 @@ const previewBody = {
 const createBody = {
   type: 'object', required: ['name', 'pipeline', 'target', 'baseline', 'window'], additionalProperties: false,
   properties: {
-    name: { type: 'string' },
+    name: newName,
     ...definitionProperties,
     alert: {
       type: 'object', required: ['webhook'], additionalProperties: false,
@@ -84,48 +85,52 @@ export const assayRoutes = (p: Platform) => async (app: FastifyInstance) => {
     schema: {
       tags: ['assays'], body: previewBody,
       summary: 'Run an assay definition over past windows without saving it: per window the score, status, row count and both histograms',
+      response: { 200: ref('AssayPreview'), ...errors(404, 422) },
     },
   }, async (req) => p.assays.preview(workspaceOf(req), req.body));
 
   app.post<{ Body: AssayDefinition & { name: string } }>('/v1/assays', {
     config: { permission: 'assay:write', audit: 'assay.create' },
-    schema: { tags: ['assays'], body: createBody, summary: 'Save an assay: its baseline is profiled once and it runs at each interval over the newest complete window' },
+    schema: {
+      tags: ['assays'], body: createBody, summary: 'Save an assay: its baseline is profiled once and it runs at each interval over the newest complete window',
+      response: { 201: ref('Assay'), ...errors(404, 409, 422) },
+    },
   }, async (req, reply) => {
     const { name, ...definition } = req.body;
     return reply.status(201).send(await p.assays.create(workspaceOf(req), name, definition));
   });
 
-  app.get('/v1/assays', { config: { permission: 'assay:read' }, schema: { tags: ['assays'], summary: 'List saved assays' } }, async (req) => ({ assays: await p.assays.list(workspaceOf(req)) }));
+  app.get('/v1/assays', { config: { permission: 'assay:read' }, schema: { tags: ['assays'], summary: 'List saved assays', response: { 200: listOf('assays', ref('Assay')) } } }, async (req) => ({ assays: await p.assays.list(workspaceOf(req)) }));
 
   app.get<{ Params: { name: string } }>('/v1/assays/:name', {
     config: { permission: 'assay:read' },
-    schema: { tags: ['assays'], params: nameParam, summary: 'A saved assay: definition, baseline profile, state, next window, last result' },
+    schema: { tags: ['assays'], params: nameParam, summary: 'A saved assay: definition, baseline profile, state, next window, last result', response: { 200: ref('Assay') } },
   }, async (req) => p.assays.get(workspaceOf(req), req.params.name));
 
   app.post<{ Params: { name: string } }>('/v1/assays/:name/pause', {
     config: { permission: 'assay:write', audit: 'assay.pause' },
-    schema: { tags: ['assays'], params: nameParam, summary: 'Pause a saved assay' },
+    schema: { tags: ['assays'], params: nameParam, summary: 'Pause a saved assay', response: { 200: ref('Assay') } },
   }, async (req) => p.assays.pause(workspaceOf(req), req.params.name));
 
   app.post<{ Params: { name: string } }>('/v1/assays/:name/resume', {
     config: { permission: 'assay:write', audit: 'assay.resume' },
-    schema: { tags: ['assays'], params: nameParam, summary: 'Resume a paused assay with the first window that ends after now' },
+    schema: { tags: ['assays'], params: nameParam, summary: 'Resume a paused assay with the first window that ends after now', response: { 200: ref('Assay') } },
   }, async (req) => p.assays.resume(workspaceOf(req), req.params.name));
 
   app.delete<{ Params: { name: string } }>('/v1/assays/:name', {
     config: { permission: 'assay:write', audit: 'assay.delete' },
-    schema: { tags: ['assays'], params: nameParam, summary: 'Delete a saved assay with its results and alert deliveries' },
+    schema: { tags: ['assays'], params: nameParam, summary: 'Delete a saved assay with its results and alert deliveries', response: { 200: { type: 'object', properties: { deleted: { type: 'string' } }, required: ['deleted'] } } },
   }, async (req) => p.assays.delete(workspaceOf(req), req.params.name));
 
   app.get<{ Params: { name: string }; Querystring: { start?: string; end?: string; limit?: number } }>('/v1/assays/:name/results', {
     config: { permission: 'assay:read' },
-    schema: { tags: ['assays'], params: nameParam, querystring: resultsQs, summary: 'Stored window results of an assay, chronological' },
+    schema: { tags: ['assays'], params: nameParam, querystring: resultsQs, summary: 'Stored window results of an assay, chronological', response: { 200: listOf('results', ref('AssayResult')) } },
   }, async (req) => ({
     results: await p.assays.results(workspaceOf(req), req.params.name, { start: parseTime(req.query.start), end: parseTime(req.query.end), limit: req.query.limit }),
   }));
 
   app.get<{ Params: { name: string } }>('/v1/assays/:name/alerts', {
     config: { permission: 'assay:read' },
-    schema: { tags: ['assays'], params: nameParam, summary: 'Alert deliveries of an assay: pending, delivered or failed, with attempts and the last error' },
+    schema: { tags: ['assays'], params: nameParam, summary: 'Alert deliveries of an assay: pending, delivered or failed, with attempts and the last error', response: { 200: listOf('alerts', ref('AlertDelivery')) } },
   }, async (req) => ({ alerts: await p.assays.alerts(workspaceOf(req), req.params.name) }));
 };

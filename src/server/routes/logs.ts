@@ -2,9 +2,10 @@
 import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { compare } from '../../logs/compare.ts';
-import { iterateLogs, queryLogs } from '../../logs/query.ts';
+import { checkRange, iterateLogs, queryLogs } from '../../logs/query.ts';
 import type { Platform } from '../../platform.ts';
 import { nameParam, parseTime, workspaceOf } from '../context.ts';
+import { ref } from '../schemas.ts';
 
 interface LogQs { start?: string; end?: string; limit?: number; cursor?: string; anomaly?: boolean }
 
@@ -23,7 +24,7 @@ export const logRoutes = (p: Platform) => async (app: FastifyInstance) => {
   app.get<{ Params: { name: string }; Querystring: LogQs }>('/v1/pipelines/:name/logs', {
     config: { permission: 'logs:read' },
     schema: {
-      tags: ['logs'], params: nameParam, querystring: logQs,
+      tags: ['logs'], params: nameParam, querystring: logQs, response: { 200: ref('LogPage') },
       summary: 'Inference logs: newest first, or chronological when start/end are given; paged by cursor',
     },
   }, async (req) => {
@@ -36,10 +37,14 @@ export const logRoutes = (p: Platform) => async (app: FastifyInstance) => {
 
   app.get<{ Params: { name: string }; Querystring: LogQs }>('/v1/pipelines/:name/logs/export', {
     config: { permission: 'logs:read' },
-    schema: { tags: ['logs'], params: nameParam, querystring: logQs, summary: 'All matching logs as JSON Lines, streamed chronologically' },
+    schema: {
+      tags: ['logs'], params: nameParam, querystring: logQs, summary: 'All matching logs as JSON Lines, streamed chronologically',
+      response: { 200: { description: 'one log record (as in GET .../logs) per line', content: { 'application/x-ndjson': { schema: { type: 'string' } } } } },
+    },
   }, async (req, reply) => {
     const id = await p.pipelines.pipelineId(workspaceOf(req), req.params.name);
     const range = { start: parseTime(req.query.start), end: parseTime(req.query.end), anomaly: req.query.anomaly };
+    checkRange(range); // a refusal must go out as JSON, before the answer turns into a stream
     await p.logs.flush();
     async function* lines() {
       for await (const rec of iterateLogs(p.db, id, range)) yield `${JSON.stringify(rec)}\n`;
@@ -53,6 +58,7 @@ export const logRoutes = (p: Platform) => async (app: FastifyInstance) => {
       tags: ['logs'], params: nameParam,
       querystring: { type: 'object', properties: { start: logQs.properties.start, end: logQs.properties.end } },
       summary: 'Compare arms and model versions from the logs: rows, output summaries, latency p50/p95/p99, validation failure rate',
+      response: { 200: ref('Comparison') },
     },
   }, async (req) => {
     const id = await p.pipelines.pipelineId(workspaceOf(req), req.params.name);

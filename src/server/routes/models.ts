@@ -4,6 +4,8 @@ import type { Platform } from '../../platform.ts';
 import { runtimeNames } from '../../runtimes/index.ts';
 import { noteAudit } from '../auth.ts';
 import { nameParam, workspaceOf } from '../context.ts';
+import { binary, documentedBody } from '../openapi.ts';
+import { errors, listOf, newName, ref } from '../schemas.ts';
 
 const versionParams = {
   type: 'object',
@@ -13,14 +15,18 @@ const versionParams = {
 
 export const modelRoutes = (p: Platform, uploadLimit: number) => async (app: FastifyInstance) => {
   app.post<{ Params: { name: string }; Querystring: { runtime: string }; Body: Buffer }>('/v1/models/:name', {
-    config: { permission: 'model:write', audit: 'model.upload' },
+    config: { permission: 'model:write', audit: 'model.upload', ...documentedBody({ 'application/octet-stream': binary }, 'the artifact file') },
     bodyLimit: uploadLimit,
     schema: {
       tags: ['models'],
       summary: 'Upload a model artifact as a new version (an ONNX file, or a JavaScript/TypeScript module with ?runtime=js); identical content returns the existing version',
-      params: nameParam,
+      params: { type: 'object', properties: { name: newName }, required: ['name'] },
       querystring: { type: 'object', properties: { runtime: { type: 'string', enum: runtimeNames(), default: 'onnx' } } },
-      consumes: ['application/octet-stream'],
+      response: {
+        201: { description: 'a new version', ...ref('ModelVersion') },
+        200: { description: 'identical content: the existing version', ...ref('ModelVersion') },
+        ...errors(422, 503, 507), // 503, 507: the data directory failed or is full
+      },
     },
   }, async (req, reply) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
@@ -29,23 +35,26 @@ export const modelRoutes = (p: Platform, uploadLimit: number) => async (app: Fas
     return reply.status(created ? 201 : 200).send({ ...version, created });
   });
 
-  app.get('/v1/models', { config: { permission: 'model:read' }, schema: { tags: ['models'], summary: 'List models' } }, async (req) => ({
+  app.get('/v1/models', { config: { permission: 'model:read' }, schema: { tags: ['models'], summary: 'List models', response: { 200: listOf('models', ref('ModelSummary')) } } }, async (req) => ({
     models: await p.registry.list(workspaceOf(req)),
   }));
 
   app.get<{ Params: { name: string } }>('/v1/models/:name', {
     config: { permission: 'model:read' },
-    schema: { tags: ['models'], summary: 'A model with its versions and signatures', params: nameParam },
+    schema: { tags: ['models'], summary: 'A model with its versions and signatures', params: nameParam, response: { 200: ref('Model') } },
   }, async (req) => p.registry.get(workspaceOf(req), req.params.name));
 
   app.get<{ Params: { name: string; version: number } }>('/v1/models/:name/versions/:version', {
     config: { permission: 'model:read' },
-    schema: { tags: ['models'], summary: 'One model version', params: versionParams },
+    schema: { tags: ['models'], summary: 'One model version', params: versionParams, response: { 200: ref('ModelVersion') } },
   }, async (req) => p.registry.getVersion(workspaceOf(req), req.params.name, req.params.version));
 
   app.get<{ Params: { name: string; version: number } }>('/v1/models/:name/versions/:version/artifact', {
     config: { permission: 'model:read' },
-    schema: { tags: ['models'], summary: 'Download a model version artifact', params: versionParams },
+    schema: {
+      tags: ['models'], summary: 'Download a model version artifact', params: versionParams,
+      response: { 200: { description: 'the artifact as uploaded', content: { 'application/octet-stream': { schema: binary } } } },
+    },
   }, async (req, reply) => {
     const v = await p.registry.getVersion(workspaceOf(req), req.params.name, req.params.version);
     return reply

@@ -8,16 +8,28 @@ import { decodeInferRequest, encodeInferResponse } from '../../codecs/oip.ts';
 import { fail } from '../../errors/index.ts';
 import { workspaceOf } from '../context.ts';
 import type { DataPlane } from '../dataplane.ts';
+import { binary, documentedBody } from '../openapi.ts';
+import { errors, ref } from '../schemas.ts';
 
 const HEADER_LENGTH = 'inference-header-content-length';
 const ACCEPTED = /^(application\/json|application\/octet-stream)\b/i;
 const JSON_UTF8 = /^application\/json;\s*charset=utf-8$/i;
+const obj = (properties: Record<string, unknown>) => ({ type: 'object', properties, required: Object.keys(properties) }) as const;
 
-const modelParams = {
+// Two route shapes share the handlers: /v2/models/:name[/versions/:version]/...
+const modelParams = { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] } as const;
+const versionParams = {
   type: 'object',
   properties: { name: { type: 'string' }, version: { type: 'integer', minimum: 1 } },
-  required: ['name'],
+  required: ['name', 'version'],
 } as const;
+const paramsOf = (url: string) => (url.includes(':version') ? versionParams : modelParams);
+
+const inferBody = documentedBody({
+  'application/json': ref('OipInferRequest'),
+  'application/octet-stream': binary,
+}, 'An OIP inference request: JSON, or with the binary tensor data extension a JSON header (its length in the ' +
+  `${HEADER_LENGTH} header) followed by the raw tensor bytes.`);
 
 type ModelReq = FastifyRequest<{ Params: { name: string; version?: number } }>;
 
@@ -36,31 +48,46 @@ export const oipRoutes = (dp: DataPlane) => async (app: FastifyInstance) => {
     return payload;
   });
 
-  app.get('/v2/health/live', { config: { permission: 'public' }, schema: { tags: ['inference'], summary: 'OIP server live' } }, async (_req, reply) => {
+  const health = (key: string) => obj({ [key]: { type: 'boolean' } });
+  app.get('/v2/health/live', {
+    config: { permission: 'public' },
+    schema: { tags: ['inference'], summary: 'OIP server live', response: { 200: health('live'), 503: { description: 'shutting down', ...health('live') } } },
+  }, async (_req, reply) =>
+    {
     const live = dp.live();
     return reply.status(live ? 200 : 503).send({ live });
   });
 
-  app.get('/v2/health/ready', { config: { permission: 'public' }, schema: { tags: ['inference'], summary: 'OIP server ready' } }, async (_req, reply) => {
+  app.get('/v2/health/ready', {
+    config: { permission: 'public' },
+    schema: { tags: ['inference'], summary: 'OIP server ready', response: { 200: health('ready'), 503: { description: 'not ready', ...health('ready') } } },
+  }, async (_req, reply) => {
     const ready = dp.ready();
     return reply.status(ready ? 200 : 503).send({ ready });
   });
 
-  app.get('/v2', { config: { permission: 'authenticated' }, schema: { tags: ['inference'], summary: 'OIP server metadata' } }, async () => ({
+  app.get('/v2', {
+    config: { permission: 'authenticated' },
+    schema: { tags: ['inference'], summary: 'OIP server metadata', response: { 200: obj({ name: { type: 'string' }, version: { type: 'string' }, extensions: { type: 'array', items: { type: 'string' } } }) } },
+  }, async () => ({
     ...dp.serverMetadata(), extensions: ['binary_tensor_data'],
   }));
 
   const metadata = async (req: ModelReq) => dp.modelMetadata(workspaceOf(req), req.params.name, req.params.version);
-  const schema = (summary: string) => ({ config: { permission: 'inference:read' as const }, schema: { tags: ['inference'], summary, params: modelParams } });
-  app.get('/v2/models/:name', schema('OIP model metadata'), metadata);
-  app.get('/v2/models/:name/versions/:version', schema('OIP model metadata'), metadata);
+  const readyAnswer = obj({ name: { type: 'string' }, ready: { type: 'boolean' } });
+  const read = (url: string, summary: string, response: Record<number, unknown>) =>
+    ({ config: { permission: 'inference:read' as const }, schema: { tags: ['inference'], summary, params: paramsOf(url), response } });
+  for (const url of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
+    app.get(url, read(url, 'OIP model metadata', { 200: ref('OipModelMetadata') }), metadata);
+  }
 
   const ready = async (req: ModelReq, reply: FastifyReply) => {
     const ok = await dp.modelReady(workspaceOf(req), req.params.name, req.params.version);
     return reply.status(ok ? 200 : 503).send({ name: req.params.name, ready: ok });
   };
-  app.get('/v2/models/:name/ready', schema('OIP model ready'), ready);
-  app.get('/v2/models/:name/versions/:version/ready', schema('OIP model ready'), ready);
+  for (const url of ['/v2/models/:name/ready', '/v2/models/:name/versions/:version/ready']) {
+    app.get(url, read(url, 'OIP model ready', { 200: readyAnswer, 503: { description: 'not deployed, or not running', ...readyAnswer } }), ready);
+  }
 
   const infer = async (req: ModelReq, reply: FastifyReply) => {
     const type = req.headers['content-type'];
@@ -84,7 +111,19 @@ export const oipRoutes = (dp: DataPlane) => async (app: FastifyInstance) => {
     }
     return reply.send(encoded.body);
   };
-  const inferSchema = { config: { permission: 'infer' as const }, schema: { tags: ['inference'], summary: 'OIP infer', params: modelParams } };
-  app.post('/v2/models/:name/infer', inferSchema, infer);
-  app.post('/v2/models/:name/versions/:version/infer', inferSchema, infer);
+  for (const url of ['/v2/models/:name/infer', '/v2/models/:name/versions/:version/infer']) {
+    app.post(url, {
+      config: { permission: 'infer', ...inferBody },
+      schema: {
+        tags: ['inference'], summary: 'OIP infer', params: paramsOf(url),
+        response: {
+          200: {
+            description: 'the outputs: JSON, or with binary outputs a JSON header followed by the raw tensor bytes',
+            content: { 'application/json': { schema: ref('OipInferResponse') }, 'application/octet-stream': { schema: binary } },
+          },
+          ...errors(409, 503, 504),
+        },
+      },
+    }, infer);
+  }
 };

@@ -6,6 +6,25 @@ import { decodeRecords, encodeRecords } from '../../codecs/records.ts';
 import { fail } from '../../errors/index.ts';
 import type { Platform } from '../../platform.ts';
 import { nameParam, workspaceOf } from '../context.ts';
+import { binary, documentedBody } from '../openapi.ts';
+import { errors } from '../schemas.ts';
+
+const rows = { type: 'array', items: { type: 'object', description: 'one row: input name -> value (a number, string or nested array)' } } as const;
+const requestBody = documentedBody({
+  'application/json': {
+    anyOf: [rows, { type: 'object', required: ['records'], properties: { records: rows, metadata: { type: 'object', description: 'logged with every row' } } }],
+  },
+  [ARROW_STREAM]: binary,
+  [ARROW_FILE]: binary,
+});
+const answer = {
+  description: 'the rows with time, in.*, out.* (and anomaly.* when the pipeline has validations); Arrow when asked for',
+  content: {
+    'application/json': { schema: { type: 'array', items: { type: 'object', required: ['time'] } } },
+    [ARROW_STREAM]: { schema: binary },
+    [ARROW_FILE]: { schema: binary },
+  },
+};
 
 type Body = unknown[] | { records: unknown[]; metadata?: Record<string, unknown> };
 
@@ -14,9 +33,9 @@ export const recordsRoutes = (p: Platform) => async (app: FastifyInstance) => {
   app.addContentTypeParser([ARROW_STREAM, ARROW_FILE], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.post<{ Params: { name: string }; Body: Body | Buffer }>('/v1/pipelines/:name/infer', {
-    config: { permission: 'infer' },
+    config: { permission: 'infer', ...requestBody },
     schema: {
-      tags: ['inference'], params: nameParam,
+      tags: ['inference'], params: nameParam, response: { 200: answer, ...errors(409, 503, 504) },
       summary: 'Infer on records (pandas to_json(orient="records")): returns rows with time, in.*, out.*',
       description: 'The body is an array of row objects, or {"records": [...], "metadata": {...}} to log request metadata; ' +
         `or an Arrow IPC table (${ARROW_STREAM} or ${ARROW_FILE}) whose columns are the pipeline inputs, answered in Arrow ` +
