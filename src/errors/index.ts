@@ -9,6 +9,8 @@ export const ErrorCodes = {
   UNSUPPORTED_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   ROUTE_NOT_FOUND: 'ROUTE_NOT_FOUND',
+  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+  HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
   // tensors and inference requests
   INVALID_TENSOR: 'INVALID_TENSOR',
   UNKNOWN_DATATYPE: 'UNKNOWN_DATATYPE',
@@ -58,6 +60,9 @@ export const ErrorCodes = {
   RATE_LIMITED: 'RATE_LIMITED',
   // server side
   INFERENCE_FAILED: 'INFERENCE_FAILED',
+  // the data directory: a full disk, a read-only or vanished directory
+  INSUFFICIENT_STORAGE: 'INSUFFICIENT_STORAGE',
+  STORAGE_UNAVAILABLE: 'STORAGE_UNAVAILABLE',
   INTERNAL: 'INTERNAL',
 } as const;
 
@@ -69,6 +74,8 @@ export const httpStatus: Record<ErrorCode, number> = {
   UNSUPPORTED_MEDIA_TYPE: 415,
   PAYLOAD_TOO_LARGE: 413,
   ROUTE_NOT_FOUND: 404,
+  REQUEST_TIMEOUT: 408,
+  HEADERS_TOO_LARGE: 431,
   INVALID_TENSOR: 400,
   UNKNOWN_DATATYPE: 400,
   DATATYPE_MISMATCH: 400,
@@ -112,6 +119,8 @@ export const httpStatus: Record<ErrorCode, number> = {
   TOKEN_EXISTS: 409,
   RATE_LIMITED: 429,
   INFERENCE_FAILED: 500,
+  INSUFFICIENT_STORAGE: 507,
+  STORAGE_UNAVAILABLE: 503,
   INTERNAL: 500,
 };
 
@@ -128,6 +137,8 @@ export const grpcStatus: Record<ErrorCode, number> = {
   UNSUPPORTED_MEDIA_TYPE: GrpcCode.INVALID_ARGUMENT,
   PAYLOAD_TOO_LARGE: GrpcCode.RESOURCE_EXHAUSTED,
   ROUTE_NOT_FOUND: GrpcCode.UNIMPLEMENTED,
+  REQUEST_TIMEOUT: GrpcCode.DEADLINE_EXCEEDED,
+  HEADERS_TOO_LARGE: GrpcCode.RESOURCE_EXHAUSTED,
   INVALID_TENSOR: GrpcCode.INVALID_ARGUMENT,
   UNKNOWN_DATATYPE: GrpcCode.INVALID_ARGUMENT,
   DATATYPE_MISMATCH: GrpcCode.INVALID_ARGUMENT,
@@ -171,6 +182,8 @@ export const grpcStatus: Record<ErrorCode, number> = {
   TOKEN_EXISTS: GrpcCode.ALREADY_EXISTS,
   RATE_LIMITED: GrpcCode.RESOURCE_EXHAUSTED,
   INFERENCE_FAILED: GrpcCode.INTERNAL,
+  INSUFFICIENT_STORAGE: GrpcCode.RESOURCE_EXHAUSTED,
+  STORAGE_UNAVAILABLE: GrpcCode.UNAVAILABLE,
   INTERNAL: GrpcCode.INTERNAL,
 };
 
@@ -189,7 +202,7 @@ export const fail = (code: ErrorCode, message: string): never => {
   throw new BettongError(code, message);
 };
 
-/** Fastify's own error codes that reach us, mapped onto the catalogue. */
+/** Fastify's own error codes that a request can raise (its FST_ERR_* with a 4xx status), mapped onto the catalogue. */
 const frameworkCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
@@ -197,7 +210,39 @@ const frameworkCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
   FST_ERR_VALIDATION: 'INVALID_REQUEST',
+  FST_ERR_ROUTE_MISSING_CONTENT_TYPE: 'INVALID_REQUEST',
+  FST_ERR_ROUTE_MISSING_CONTENT: 'INVALID_REQUEST',
+  FST_ERR_BAD_URL: 'INVALID_REQUEST',
+  FST_ERR_INVALID_URL: 'INVALID_REQUEST',
+  // A path segment longer than the router takes, which is the longest name (server/app.ts).
+  FST_ERR_MAX_PARAM_LENGTH: 'INVALID_NAME',
+  FST_ERR_NOT_FOUND: 'ROUTE_NOT_FOUND',
 };
+
+/** Node's codes for requests it cannot parse as HTTP (answered before Fastify sees them). */
+const clientErrorCodes: Record<string, ErrorCode> = {
+  ERR_HTTP_REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+  HPE_HEADER_OVERFLOW: 'HEADERS_TOO_LARGE',
+};
+
+/** The catalogue's code for an error on a connection Node could not parse a request from. */
+export const clientErrorCode = (code: string | undefined): ErrorCode => (code && clientErrorCodes[code]) || 'INVALID_REQUEST';
+
+/** Where the data directory failed: a full disk, a read-only, vanished or unreadable file system. */
+const storageCodes: Record<string, ErrorCode> = {
+  ENOSPC: 'INSUFFICIENT_STORAGE', EDQUOT: 'INSUFFICIENT_STORAGE', SQLITE_FULL: 'INSUFFICIENT_STORAGE',
+  EROFS: 'STORAGE_UNAVAILABLE', EACCES: 'STORAGE_UNAVAILABLE', EPERM: 'STORAGE_UNAVAILABLE', EIO: 'STORAGE_UNAVAILABLE',
+  ENOTDIR: 'STORAGE_UNAVAILABLE', ENOENT: 'STORAGE_UNAVAILABLE', EEXIST: 'STORAGE_UNAVAILABLE', EISDIR: 'STORAGE_UNAVAILABLE',
+  SQLITE_READONLY: 'STORAGE_UNAVAILABLE', SQLITE_IOERR: 'STORAGE_UNAVAILABLE', SQLITE_CANTOPEN: 'STORAGE_UNAVAILABLE', SQLITE_CORRUPT: 'STORAGE_UNAVAILABLE',
+};
+
+/** A file-system or database error while storing `what`, as a storage error (507 or 503); anything else is rethrown as is. */
+export function storageError(err: unknown, what: string): BettongError {
+  const code = (err as { code?: string })?.code;
+  const mapped = code ? storageCodes[code] ?? (code.startsWith('SQLITE_') ? storageCodes[code.replace(/^(SQLITE_[A-Z]+)_.*$/, '$1')] : undefined) : undefined;
+  if (!mapped) throw err;
+  return new BettongError(mapped, `could not store ${what}: ${(err as Error).message} (${code})`);
+}
 
 /** Turns anything thrown into a BettongError: the one normaliser. */
 export function toBettongError(err: unknown): BettongError {

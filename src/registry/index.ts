@@ -33,11 +33,13 @@ export interface ModelDetail {
   versions: ModelVersion[];
 }
 
-const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+/** The longest name of anything (model, pipeline, assay, workspace, user, token): the one limit, which the router's path-segment limit is derived from. */
+export const NAME_MAX_LENGTH = 128;
+const NAME = new RegExp(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,${NAME_MAX_LENGTH - 1}}$`);
 
 export function checkName(kind: string, name: string): void {
   if (!NAME.test(name)) {
-    fail('INVALID_NAME', `${kind} name '${name}' is invalid: use letters, digits, '_', '.', '-' (at most 128, starting with a letter or digit)`);
+    fail('INVALID_NAME', `${kind} name '${name}' is invalid: use letters, digits, '_', '.', '-' (at most ${NAME_MAX_LENGTH}, starting with a letter or digit)`);
   }
 }
 

@@ -4,7 +4,6 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify';
 import swagger from '@fastify/swagger';
-import { toBettongError } from '../errors/index.ts';
 import type { Platform } from '../platform.ts';
 import { modelRoutes } from './routes/models.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
@@ -15,6 +14,8 @@ import { type AuthOptions, installAuth } from './auth.ts';
 import { oipRoutes } from './routes/oip.ts';
 import { recordsRoutes } from './routes/records.ts';
 import { VERSION } from '../version.ts';
+import { NAME_MAX_LENGTH } from '../registry/index.ts';
+import { clientError, frameworkError, notFound, sendError } from './errors.ts';
 
 export interface ServerOptions extends AuthOptions {
   /** Largest request body on every route but model upload (bytes). */
@@ -34,6 +35,10 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
     bodyLimit: opts.bodyLimit ?? 64 * 1024 * 1024,
     logger: opts.logRequests ? { level: 'info' } : false,
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false } },
+    // Path parameters are names: a name that may be created can always be addressed.
+    routerOptions: { maxParamLength: NAME_MAX_LENGTH },
+    frameworkErrors: frameworkError,
+    clientErrorHandler: clientError,
   });
 
   await app.register(swagger, {
@@ -54,17 +59,8 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
   // Binary bodies (model artifacts, OIP binary tensors) arrive as Buffers.
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  app.setErrorHandler((err, req, reply) => {
-    const e = toBettongError(err);
-    if (e.status >= 500) req.log.error(err);
-    const message = e.code === 'UNSUPPORTED_MEDIA_TYPE' && !e.message.includes("'")
-      ? `content type '${req.headers['content-type']}' is not accepted here; send application/json (or application/octet-stream where binary is expected)`
-      : e.message;
-    void reply.status(e.status).send({ error: message, code: e.code });
-  });
-  app.setNotFoundHandler((req, reply) => {
-    void reply.status(404).send({ error: `no route ${req.method} ${req.url}`, code: 'ROUTE_NOT_FOUND' });
-  });
+  app.setErrorHandler(sendError);
+  app.setNotFoundHandler(notFound);
 
   // Before the routes, so every route gets it: who is calling, may they, in which workspace; audit.
   installAuth(app, platform.access, opts);
