@@ -48,15 +48,19 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
   const access = new AccessService(db, async (ws) => {
     for (const d of await deployments.list(ws)) await deployments.undeploy(ws, d.pipeline);
   });
-  await deployments.restore();
-  await assayScheduler.start();
-  return {
-    db, registry, pipelines, deployments, inference, logs, assays, assayScheduler, access,
-    async close() {
-      await assayScheduler.stop();
-      await deployments.close();
-      await logs.close();
-      await db.destroy();
-    },
+  const close = async () => {
+    await assayScheduler.stop();
+    await deployments.close();
+    await logs.close();
+    await db.destroy();
   };
+  try {
+    await deployments.restore();
+    await assayScheduler.start();
+  } catch (e) {
+    // Model workers and timers started so far would keep the process alive.
+    await close().catch(() => undefined);
+    throw e;
+  }
+  return { db, registry, pipelines, deployments, inference, logs, assays, assayScheduler, access, close };
 }
