@@ -35,7 +35,14 @@ export interface Platform {
 
 export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
   const db = await openStore(opts.dataDir);
-  const registry = new ModelRegistry(db, new ArtifactStore(path.join(opts.dataDir, 'artifacts')));
+  let artifacts: ArtifactStore;
+  try {
+    artifacts = new ArtifactStore(path.join(opts.dataDir, 'artifacts'));
+  } catch (e) {
+    await db.destroy();
+    throw e;
+  }
+  const registry = new ModelRegistry(db, artifacts);
   const pipelines = new PipelineService(db, registry);
   const deployments = new DeploymentService(db, pipelines, registry);
   const logs = new InferenceLogWriter(db, opts.logs);

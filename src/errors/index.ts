@@ -228,20 +228,16 @@ const clientErrorCodes: Record<string, ErrorCode> = {
 /** The catalogue's code for an error on a connection Node could not parse a request from. */
 export const clientErrorCode = (code: string | undefined): ErrorCode => (code && clientErrorCodes[code]) || 'INVALID_REQUEST';
 
-/** Where the data directory failed: a full disk, a read-only, vanished or unreadable file system. */
-const storageCodes: Record<string, ErrorCode> = {
-  ENOSPC: 'INSUFFICIENT_STORAGE', EDQUOT: 'INSUFFICIENT_STORAGE', SQLITE_FULL: 'INSUFFICIENT_STORAGE',
-  EROFS: 'STORAGE_UNAVAILABLE', EACCES: 'STORAGE_UNAVAILABLE', EPERM: 'STORAGE_UNAVAILABLE', EIO: 'STORAGE_UNAVAILABLE',
-  ENOTDIR: 'STORAGE_UNAVAILABLE', ENOENT: 'STORAGE_UNAVAILABLE', EEXIST: 'STORAGE_UNAVAILABLE', EISDIR: 'STORAGE_UNAVAILABLE',
-  SQLITE_READONLY: 'STORAGE_UNAVAILABLE', SQLITE_IOERR: 'STORAGE_UNAVAILABLE', SQLITE_CANTOPEN: 'STORAGE_UNAVAILABLE', SQLITE_CORRUPT: 'STORAGE_UNAVAILABLE',
-};
+/** Codes that can only mean the data directory or the database failed: a full disk, a read-only or broken file system. */
+const FULL = /^(ENOSPC|EDQUOT|SQLITE_FULL)$/;
+const UNAVAILABLE = /^(EROFS|EIO|SQLITE_(READONLY|IOERR|CANTOPEN|CORRUPT|NOTADB|BUSY)(_\w+)?)$/;
 
-/** A file-system or database error while storing `what`, as a storage error (507 or 503); anything else is rethrown as is. */
+const storageCode = (code: string): ErrorCode => (FULL.test(code) ? 'INSUFFICIENT_STORAGE' : 'STORAGE_UNAVAILABLE');
+
+/** An error met while writing `what` to storage: INSUFFICIENT_STORAGE (507) for a full disk, else STORAGE_UNAVAILABLE (503). */
 export function storageError(err: unknown, what: string): BettongError {
-  const code = (err as { code?: string })?.code;
-  const mapped = code ? storageCodes[code] ?? (code.startsWith('SQLITE_') ? storageCodes[code.replace(/^(SQLITE_[A-Z]+)_.*$/, '$1')] : undefined) : undefined;
-  if (!mapped) throw err;
-  return new BettongError(mapped, `could not store ${what}: ${(err as Error).message} (${code})`);
+  if (err instanceof BettongError) return err;
+  return new BettongError(storageCode((err as { code?: string })?.code ?? ''), `could not store ${what}: ${(err as Error)?.message ?? String(err)}`);
 }
 
 /** Turns anything thrown into a BettongError: the one normaliser. */
@@ -253,6 +249,7 @@ export function toBettongError(err: unknown): BettongError {
     const mapped = e.code ? frameworkCodes[e.code] : undefined;
     if (mapped) return new BettongError(mapped, e.message ?? mapped);
     if (e instanceof SyntaxError) return new BettongError('INVALID_JSON', `malformed JSON: ${e.message}`);
+    if (e.code && (FULL.test(e.code) || UNAVAILABLE.test(e.code))) return new BettongError(storageCode(e.code), `the data store failed: ${e.message} (${e.code})`);
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       return new BettongError('INVALID_REQUEST', e.message ?? 'invalid request');
     }

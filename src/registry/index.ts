@@ -72,7 +72,7 @@ export class ModelRegistry {
       .executeTakeFirst();
     if (existing) return { version: toVersion(name, existing), created: false };
 
-    this.artifacts.put(bytes);
+    const { created } = this.artifacts.put(bytes);
     const now = Date.now();
     const row = await this.db.transaction().execute(async (tx) => {
       let model = await tx.selectFrom('models').select('id').where('workspace_id', '=', workspaceId).where('name', '=', name).executeTakeFirst();
@@ -85,6 +85,12 @@ export class ModelRegistry {
         model_id: model.id, version, sha256: digest, size: bytes.length, runtime: runtime.name,
         signature: JSON.stringify(signature), created_at: now,
       }).returning(['id', 'version', 'sha256', 'size', 'runtime', 'signature', 'created_at']).executeTakeFirstOrThrow();
+    }).catch(async (e) => {
+      // The version was not recorded: the file written for it goes too, unless another version shares the content.
+      if (created && !(await this.db.selectFrom('model_versions').select('id').where('sha256', '=', digest).executeTakeFirst().catch(() => ({ id: 0 })))) {
+        this.artifacts.remove(digest);
+      }
+      throw e;
     });
     return { version: toVersion(name, row), created: true };
   }
