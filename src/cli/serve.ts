@@ -44,7 +44,10 @@ export async function serve(o: ServeOptions): Promise<void> {
     console.log('first start: created user "admin" and its API token (shown this once, stored only as a hash):\n' +
       `  ${server.adminToken}\nuse it with: export BETTONG_TOKEN=<token>`);
   }
-  if (o.demo) await deployDemo(server.platform);
+  if (o.demo) {
+    // A demo that fails stops the server it started: a failed start exits rather than serving half.
+    await deployDemo(server.platform).catch(async (e) => { await server.close(); throw e; });
+  }
   console.log(`bettong listening on ${server.url} (data in ${path.resolve(o.dataDir)})`);
   console.log(auth ? 'auth on: every request needs Authorization: Bearer <token>' : 'local mode: requests without a token act as the admin (loopback only; --auth to require tokens)');
   if (server.grpcAddress) console.log(`OIP gRPC (inference.GRPCInferenceService) on ${server.grpcAddress}`);
