@@ -29,14 +29,20 @@ const positive = (what: string, v: string | undefined) => {
   return n;
 };
 
+const portNumber = (what: string, v: string) => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${what} must be a port number (0 to 65535; 0 picks a free one), got '${v}'`);
+  return n;
+};
+
 export async function serve(o: ServeOptions): Promise<void> {
   const auth = o.auth === true || /^(1|true|yes|on)$/i.test(process.env.BETTONG_AUTH ?? '');
   // gRPC does not check API tokens yet: with auth on it runs only when asked for (and is then refused).
-  const grpcPort = o.grpcPort !== undefined ? Number(o.grpcPort) : auth ? undefined : Number(o.port) === 0 ? 0 : 8081;
-  if (grpcPort !== undefined && (!Number.isInteger(grpcPort) || grpcPort < 0 || grpcPort > 65535)) throw new Error(`--grpc-port must be a port number, got '${o.grpcPort}'`);
+  const port = portNumber('--port', o.port);
+  const grpcPort = o.grpcPort !== undefined ? portNumber('--grpc-port', o.grpcPort) : auth ? undefined : port === 0 ? 0 : 8081;
   const perSecond = positive('--rate-limit', o.rateLimit);
   const server = await startServer({
-    dataDir: path.resolve(o.dataDir), host: o.host, port: Number(o.port), grpcPort, bodyLimit: Number(o.bodyLimit) * 1024 * 1024,
+    dataDir: path.resolve(o.dataDir), host: o.host, port, grpcPort, bodyLimit: Number(o.bodyLimit) * 1024 * 1024,
     auth, adminToken: process.env.BETTONG_ADMIN_TOKEN || undefined,
     ...(perSecond ? { rateLimit: { perSecond, burst: positive('--rate-burst', o.rateBurst) } } : {}),
   });

@@ -56,6 +56,8 @@ function toVersion(model: string, r: VersionRow): ModelVersion {
 }
 
 export class ModelRegistry {
+  private readonly registering = new Map<string, Promise<unknown>>();
+
   constructor(private readonly db: DB, private readonly artifacts: ArtifactStore) {}
 
   /** Registers an artifact; identical content returns the existing version (created: false). */
@@ -65,7 +67,24 @@ export class ModelRegistry {
     const runtime = getRuntime(runtimeName);
     const signature = await runtime.inspect(bytes);
     const digest = sha256(bytes);
+    return this.oneAtATime(digest, () => this.record(workspaceId, name, bytes, digest, runtime.name, signature));
+  }
 
+  /**
+   * Registrations of the same content run one after another, so one whose database write fails
+   * never removes the file another is registering.
+   */
+  private async oneAtATime<T>(digest: string, f: () => Promise<T>): Promise<T> {
+    const run = (this.registering.get(digest) ?? Promise.resolve()).catch(() => undefined).then(f);
+    this.registering.set(digest, run);
+    try {
+      return await run;
+    } finally {
+      if (this.registering.get(digest) === run) this.registering.delete(digest);
+    }
+  }
+
+  private async record(workspaceId: number, name: string, bytes: Uint8Array, digest: string, runtime: string, signature: Signature) {
     const existing = await this.db.selectFrom('model_versions as v').innerJoin('models as m', 'm.id', 'v.model_id')
       .select(['v.id', 'v.version', 'v.sha256', 'v.size', 'v.runtime', 'v.signature', 'v.created_at'])
       .where('m.workspace_id', '=', workspaceId).where('m.name', '=', name).where('v.sha256', '=', digest)
@@ -82,7 +101,7 @@ export class ModelRegistry {
       const last = await tx.selectFrom('model_versions').select((eb) => eb.fn.max('version').as('v')).where('model_id', '=', model.id).executeTakeFirst();
       const version = Number(last?.v ?? 0) + 1;
       return tx.insertInto('model_versions').values({
-        model_id: model.id, version, sha256: digest, size: bytes.length, runtime: runtime.name,
+        model_id: model.id, version, sha256: digest, size: bytes.length, runtime,
         signature: JSON.stringify(signature), created_at: now,
       }).returning(['id', 'version', 'sha256', 'size', 'runtime', 'signature', 'created_at']).executeTakeFirstOrThrow();
     }).catch(async (e) => {
