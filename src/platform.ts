@@ -35,7 +35,14 @@ export interface Platform {
 
 export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
   const db = await openStore(opts.dataDir);
-  const registry = new ModelRegistry(db, new ArtifactStore(path.join(opts.dataDir, 'artifacts')));
+  let artifacts: ArtifactStore;
+  try {
+    artifacts = new ArtifactStore(path.join(opts.dataDir, 'artifacts'));
+  } catch (e) {
+    await db.destroy();
+    throw e;
+  }
+  const registry = new ModelRegistry(db, artifacts);
   const pipelines = new PipelineService(db, registry);
   const deployments = new DeploymentService(db, pipelines, registry);
   const logs = new InferenceLogWriter(db, opts.logs);
@@ -50,15 +57,19 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
   const access = new AccessService(db, async (ws) => {
     for (const d of await deployments.list(ws)) await deployments.undeploy(ws, d.pipeline);
   });
-  await deployments.restore();
-  await assayScheduler.start();
-  return {
-    db, registry, pipelines, deployments, inference, logs, assays, assayScheduler, access,
-    async close() {
-      await assayScheduler.stop();
-      await deployments.close();
-      await logs.close();
-      await db.destroy();
-    },
+  const close = async () => {
+    await assayScheduler.stop();
+    await deployments.close();
+    await logs.close();
+    await db.destroy();
   };
+  try {
+    await deployments.restore();
+    await assayScheduler.start();
+  } catch (e) {
+    // Model workers and timers started so far would keep the process alive.
+    await close().catch(() => undefined);
+    throw e;
+  }
+  return { db, registry, pipelines, deployments, inference, logs, assays, assayScheduler, access, close };
 }

@@ -6,6 +6,7 @@ import crypto from 'node:crypto';
 import { fail } from '../errors/index.ts';
 import { checkName } from '../registry/index.ts';
 import type { DB } from '../store/index.ts';
+import { MAX_TIME, isoTime, parseDuration, parseTime } from '../time/index.ts';
 
 export const TOKEN_PREFIX = 'btg_';
 
@@ -45,7 +46,6 @@ export interface NewToken {
   secret?: string;
 }
 
-const iso = (t: number | null) => (t === null ? null : new Date(Number(t)).toISOString());
 /** last_used_at is written at most this often per token, so inference does not write on every call. */
 const TOUCH_MS = 60_000;
 
@@ -59,7 +59,11 @@ export class Tokens {
   /** Makes a token; the answer carries the secret, the only time it is ever returned. */
   async create(t: NewToken): Promise<{ id: number; secret: string }> {
     checkName('token', t.name);
-    if (t.expiresAt != null && t.expiresAt <= this.now()) fail('INVALID_REQUEST', 'expires_at must be in the future');
+    if (t.expiresAt != null) {
+      // Only a time every reader can format is stored: one unrepresentable row would break every listing.
+      if (!Number.isInteger(t.expiresAt) || t.expiresAt > MAX_TIME) fail('INVALID_REQUEST', `'expires_at' must be a time before the end of 9999, got ${t.expiresAt}`);
+      if (t.expiresAt <= this.now()) fail('INVALID_REQUEST', "'expires_at' must be in the future");
+    }
     if (await this.active(t.userId, t.name).executeTakeFirst()) fail('TOKEN_EXISTS', `a token named '${t.name}' already exists; revoke it first or pick another name`);
     const secret = t.secret ?? newSecret();
     const row = await this.db.insertInto('tokens').values({
@@ -77,7 +81,7 @@ export class Tokens {
     if (userId !== undefined) q = q.where('t.user_id', '=', userId);
     return (await q.execute()).map((r) => ({
       id: r.id, name: r.name, user: r.user, workspace: r.workspace, inference_only: r.inference_only === 1,
-      expires_at: iso(r.expires_at), created_at: iso(r.created_at)!, last_used_at: iso(r.last_used_at), revoked_at: iso(r.revoked_at),
+      expires_at: isoTime(r.expires_at), created_at: isoTime(r.created_at) ?? '', last_used_at: isoTime(r.last_used_at), revoked_at: isoTime(r.revoked_at),
     }));
   }
 
@@ -94,7 +98,7 @@ export class Tokens {
     const row = await this.db.selectFrom('tokens').selectAll().where('hash', '=', hashSecret(secret)).executeTakeFirst();
     if (!row || row.revoked_at !== null) return fail('UNAUTHENTICATED', 'the token is not valid (unknown or revoked)');
     const now = this.now();
-    if (row.expires_at !== null && row.expires_at <= now) return fail('UNAUTHENTICATED', `the token '${row.name}' expired at ${iso(row.expires_at)}`);
+    if (row.expires_at !== null && row.expires_at <= now) return fail('UNAUTHENTICATED', `the token '${row.name}' expired at ${isoTime(row.expires_at)}`);
     if (row.last_used_at === null || now - row.last_used_at > TOUCH_MS) {
       await this.db.updateTable('tokens').set({ last_used_at: now }).where('id', '=', row.id).execute();
     }
@@ -113,24 +117,13 @@ export class Tokens {
   }
 }
 
-const UNITS: Record<string, number> = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 };
-
 /**
  * When a token expires, in epoch ms: `expires_at` (epoch ms or ISO 8601) or `expires_in`
  * (milliseconds, or like "90s", "12h", "30d") from now; undefined for a token that never expires.
  */
 export function expiryOf(r: { expires_at?: number | string; expires_in?: number | string }, now = Date.now()): number | undefined {
   if (r.expires_at !== undefined && r.expires_in !== undefined) fail('INVALID_REQUEST', 'give expires_at or expires_in, not both');
-  if (r.expires_at !== undefined) {
-    const v = r.expires_at;
-    const t = typeof v === 'number' || /^\d+$/.test(v) ? Number(v) : Date.parse(v);
-    return Number.isFinite(t) ? t : fail('INVALID_REQUEST', `expires_at must be epoch milliseconds or an ISO 8601 time, got ${JSON.stringify(v)}`);
-  }
-  if (r.expires_in !== undefined) {
-    const v = r.expires_in;
-    const m = typeof v === 'number' ? [String(v), String(v), 'ms'] : /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(v);
-    const ms = m ? Number(m[1]) * UNITS[m[2] ?? 'ms'] : NaN;
-    return Number.isFinite(ms) && ms > 0 ? now + Math.round(ms) : fail('INVALID_REQUEST', `expires_in must be a duration (milliseconds, or like "90s", "12h", "30d"), got ${JSON.stringify(v)}`);
-  }
+  if (r.expires_at !== undefined) return parseTime(r.expires_at, 'expires_at');
+  if (r.expires_in !== undefined) return now + parseDuration(r.expires_in, 'expires_in');
   return undefined;
 }

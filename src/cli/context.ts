@@ -1,5 +1,6 @@
 /** What every command group gets: the client, output helpers and argument parsers. */
 import type { BettongClient } from '../sdk/index.ts';
+import { DURATION_HELP, MAX_DURATION, formatDuration, readDuration } from '../time/index.ts';
 
 export interface Cli {
   client: () => BettongClient;
@@ -8,10 +9,13 @@ export interface Cli {
   int: (what: string) => (v: string) => number;
 }
 
-/** "10m", "2h", "1d" before now, or an ISO time / epoch ms as is. */
+/** A duration with its unit ("90s", "12h"): bare digits are epoch ms where a time is asked for. */
+export const isDuration = (v: string): boolean => /\d\s*(ms|s|m|h|d)\s*$/.test(v);
+
+/** "500ms", "10m", "2h", "1d" before now, or an ISO time / epoch ms as is (the server checks those). */
 export function parseSince(v: string): string {
-  const m = /^(\d+)(s|m|h|d)$/.exec(v);
-  if (!m) return v;
-  const unit = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 }[m[2] as 's' | 'm' | 'h' | 'd'];
-  return String(Date.now() - Number(m[1]) * unit);
+  if (!isDuration(v)) return v;
+  const ms = readDuration(v);
+  if (ms === undefined) throw new Error(`'${v}' is not a duration: ${DURATION_HELP}, at most ${formatDuration(MAX_DURATION)}`);
+  return String(Date.now() - ms);
 }

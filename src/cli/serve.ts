@@ -30,13 +30,19 @@ const positive = (what: string, v: string | undefined) => {
   return n;
 };
 
+const portNumber = (what: string, v: string) => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`${what} must be a port number (0 to 65535; 0 picks a free one), got '${v}'`);
+  return n;
+};
+
 export async function serve(o: ServeOptions): Promise<void> {
   const auth = o.auth === true || /^(1|true|yes|on)$/i.test(process.env.BETTONG_AUTH ?? '');
-  const grpcPort = o.grpcPort !== undefined ? Number(o.grpcPort) : Number(o.port) === 0 ? 0 : 8081;
-  if (!Number.isInteger(grpcPort) || grpcPort < 0 || grpcPort > 65535) throw new Error(`--grpc-port must be a port number, got '${o.grpcPort}'`);
+  const port = portNumber('--port', o.port);
+  const grpcPort = o.grpcPort !== undefined ? portNumber('--grpc-port', o.grpcPort) : port === 0 ? 0 : 8081;
   const perSecond = positive('--rate-limit', o.rateLimit);
   const server = await startServer({
-    dataDir: path.resolve(o.dataDir), host: o.host, port: Number(o.port), grpcPort, bodyLimit: Number(o.bodyLimit) * 1024 * 1024,
+    dataDir: path.resolve(o.dataDir), host: o.host, port, grpcPort, bodyLimit: Number(o.bodyLimit) * 1024 * 1024,
     auth, adminToken: process.env.BETTONG_ADMIN_TOKEN || undefined,
     ...(perSecond ? { rateLimit: { perSecond, burst: positive('--rate-burst', o.rateBurst) } } : {}),
     assays: { allowPrivateWebhooks: o.allowPrivateWebhooks === true }, logLevel: o.logLevel,
@@ -45,7 +51,10 @@ export async function serve(o: ServeOptions): Promise<void> {
     console.log('first start: created user "admin" and its API token (shown this once, stored only as a hash):\n' +
       `  ${server.adminToken}\nuse it with: export BETTONG_TOKEN=<token>`);
   }
-  if (o.demo) await deployDemo(server.platform);
+  if (o.demo) {
+    // A demo that fails stops the server it started: a failed start exits rather than serving half.
+    await deployDemo(server.platform).catch(async (e) => { await server.close(); throw e; });
+  }
   console.log(`bettong listening on ${server.url} (data in ${path.resolve(o.dataDir)})`);
   console.log(auth ? 'auth on: every request needs Authorization: Bearer <token>' : 'local mode: requests without a token act as the admin (loopback only; --auth to require tokens)');
   if (server.grpcAddress) console.log(`OIP gRPC (inference.GRPCInferenceService) on ${server.grpcAddress}`);

@@ -10,6 +10,8 @@ export const ErrorCodes = {
   PAYLOAD_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   ROUTE_NOT_FOUND: 'ROUTE_NOT_FOUND',
   METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
+  REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+  HEADERS_TOO_LARGE: 'HEADERS_TOO_LARGE',
   // tensors and inference requests
   INVALID_TENSOR: 'INVALID_TENSOR',
   UNKNOWN_DATATYPE: 'UNKNOWN_DATATYPE',
@@ -60,6 +62,9 @@ export const ErrorCodes = {
   RATE_LIMITED: 'RATE_LIMITED',
   // server side
   INFERENCE_FAILED: 'INFERENCE_FAILED',
+  // the data directory: a full disk, a read-only or vanished directory
+  INSUFFICIENT_STORAGE: 'INSUFFICIENT_STORAGE',
+  STORAGE_UNAVAILABLE: 'STORAGE_UNAVAILABLE',
   INTERNAL: 'INTERNAL',
 } as const;
 
@@ -72,6 +77,8 @@ export const httpStatus: Record<ErrorCode, number> = {
   PAYLOAD_TOO_LARGE: 413,
   ROUTE_NOT_FOUND: 404,
   METHOD_NOT_ALLOWED: 405,
+  REQUEST_TIMEOUT: 408,
+  HEADERS_TOO_LARGE: 431,
   INVALID_TENSOR: 400,
   UNKNOWN_DATATYPE: 400,
   DATATYPE_MISMATCH: 400,
@@ -116,6 +123,8 @@ export const httpStatus: Record<ErrorCode, number> = {
   TOKEN_EXISTS: 409,
   RATE_LIMITED: 429,
   INFERENCE_FAILED: 500,
+  INSUFFICIENT_STORAGE: 507,
+  STORAGE_UNAVAILABLE: 503,
   INTERNAL: 500,
 };
 
@@ -133,6 +142,8 @@ export const grpcStatus: Record<ErrorCode, number> = {
   PAYLOAD_TOO_LARGE: GrpcCode.RESOURCE_EXHAUSTED,
   ROUTE_NOT_FOUND: GrpcCode.UNIMPLEMENTED,
   METHOD_NOT_ALLOWED: GrpcCode.UNIMPLEMENTED,
+  REQUEST_TIMEOUT: GrpcCode.DEADLINE_EXCEEDED,
+  HEADERS_TOO_LARGE: GrpcCode.RESOURCE_EXHAUSTED,
   INVALID_TENSOR: GrpcCode.INVALID_ARGUMENT,
   UNKNOWN_DATATYPE: GrpcCode.INVALID_ARGUMENT,
   DATATYPE_MISMATCH: GrpcCode.INVALID_ARGUMENT,
@@ -177,6 +188,8 @@ export const grpcStatus: Record<ErrorCode, number> = {
   TOKEN_EXISTS: GrpcCode.ALREADY_EXISTS,
   RATE_LIMITED: GrpcCode.RESOURCE_EXHAUSTED,
   INFERENCE_FAILED: GrpcCode.INTERNAL,
+  INSUFFICIENT_STORAGE: GrpcCode.RESOURCE_EXHAUSTED,
+  STORAGE_UNAVAILABLE: GrpcCode.UNAVAILABLE,
   INTERNAL: GrpcCode.INTERNAL,
 };
 
@@ -195,7 +208,7 @@ export const fail = (code: ErrorCode, message: string): never => {
   throw new BettongError(code, message);
 };
 
-/** Fastify's own error codes that reach us, mapped onto the catalogue. */
+/** Fastify's own error codes that a request can raise (its FST_ERR_* with a 4xx status), mapped onto the catalogue. */
 const frameworkCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: 'PAYLOAD_TOO_LARGE',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'UNSUPPORTED_MEDIA_TYPE',
@@ -203,7 +216,35 @@ const frameworkCodes: Record<string, ErrorCode> = {
   FST_ERR_CTP_EMPTY_JSON_BODY: 'INVALID_JSON',
   FST_ERR_CTP_INVALID_JSON_BODY: 'INVALID_JSON',
   FST_ERR_VALIDATION: 'INVALID_REQUEST',
+  FST_ERR_ROUTE_MISSING_CONTENT_TYPE: 'INVALID_REQUEST',
+  FST_ERR_ROUTE_MISSING_CONTENT: 'INVALID_REQUEST',
+  FST_ERR_BAD_URL: 'INVALID_REQUEST',
+  FST_ERR_INVALID_URL: 'INVALID_REQUEST',
+  // A path segment longer than the router takes, which is the longest name (server/app.ts).
+  FST_ERR_MAX_PARAM_LENGTH: 'INVALID_NAME',
+  FST_ERR_NOT_FOUND: 'ROUTE_NOT_FOUND',
 };
+
+/** Node's codes for requests it cannot parse as HTTP (answered before Fastify sees them). */
+const clientErrorCodes: Record<string, ErrorCode> = {
+  ERR_HTTP_REQUEST_TIMEOUT: 'REQUEST_TIMEOUT',
+  HPE_HEADER_OVERFLOW: 'HEADERS_TOO_LARGE',
+};
+
+/** The catalogue's code for an error on a connection Node could not parse a request from. */
+export const clientErrorCode = (code: string | undefined): ErrorCode => (code && clientErrorCodes[code]) || 'INVALID_REQUEST';
+
+/** Codes that can only mean the data directory or the database failed: a full disk, a read-only or broken file system. */
+const FULL = /^(ENOSPC|EDQUOT|SQLITE_FULL)$/;
+const UNAVAILABLE = /^(EROFS|EIO|SQLITE_(READONLY|IOERR|CANTOPEN|CORRUPT|NOTADB|BUSY)(_\w+)?)$/;
+
+const storageCode = (code: string): ErrorCode => (FULL.test(code) ? 'INSUFFICIENT_STORAGE' : 'STORAGE_UNAVAILABLE');
+
+/** An error met while writing `what` to storage: INSUFFICIENT_STORAGE (507) for a full disk, else STORAGE_UNAVAILABLE (503). */
+export function storageError(err: unknown, what: string): BettongError {
+  if (err instanceof BettongError) return err;
+  return new BettongError(storageCode((err as { code?: string })?.code ?? ''), `could not store ${what}: ${(err as Error)?.message ?? String(err)}`);
+}
 
 /** Turns anything thrown into a BettongError: the one normaliser. */
 export function toBettongError(err: unknown): BettongError {
@@ -214,6 +255,7 @@ export function toBettongError(err: unknown): BettongError {
     const mapped = e.code ? frameworkCodes[e.code] : undefined;
     if (mapped) return new BettongError(mapped, e.message ?? mapped);
     if (e instanceof SyntaxError) return new BettongError('INVALID_JSON', `malformed JSON: ${e.message}`);
+    if (e.code && (FULL.test(e.code) || UNAVAILABLE.test(e.code))) return new BettongError(storageCode(e.code), `the data store failed: ${e.message} (${e.code})`);
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       return new BettongError('INVALID_REQUEST', e.message ?? 'invalid request');
     }

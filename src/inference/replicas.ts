@@ -120,7 +120,10 @@ export class ReplicaPool implements Runner {
       while (r.inFlight.size > 0) await new Promise((res) => setTimeout(res, 5));
       const exited = new Promise((res) => r.worker.once('exit', res));
       r.worker.postMessage({ type: 'retire' });
-      await Promise.race([exited, new Promise((res) => setTimeout(res, 5000))]);
+      // A bounded wait whose timer is cleared: a pending 5 s timer held every stop (and failed start) open that long.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([exited, new Promise((res) => { timer = setTimeout(res, 5000); })]);
+      clearTimeout(timer);
       await r.worker.terminate();
     }));
   }

@@ -60,7 +60,7 @@ function toRecord(r: Row): LogRecord {
 }
 
 /** INVALID_REQUEST unless start and end (when given) are times; an export checks before its first byte. */
-export function checkRange(q: { start?: number; end?: number }): void {
+function checkRange(q: { start?: number; end?: number }): void {
   for (const k of ['start', 'end'] as const) {
     if (q[k] !== undefined && !Number.isFinite(q[k])) fail('INVALID_REQUEST', `'${k}' must be a time (epoch ms or ISO 8601)`);
   }

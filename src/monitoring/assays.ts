@@ -11,7 +11,8 @@ import type { DB } from '../store/index.ts';
 import type { AssayTable } from '../store/schema.ts';
 import type { Selectable } from 'kysely';
 import type { AssayDefinition, ResolvedDefinition } from './definition.ts';
-import { SAMPLE_METRICS, formatDuration, parseTimeLike, resolveDefinition } from './definition.ts';
+import { SAMPLE_METRICS, resolveDefinition } from './definition.ts';
+import { formatDuration, parseTime } from '../time/index.ts';
 import { checkWebhookTarget } from './webhooks.ts';
 import {
   type BaselineProfile, asCategoryCounts, asNumbers, blobToSample, categoricalProfile, numericProfile, sampleToBlob, staticValues,
@@ -184,8 +185,8 @@ export class AssayService {
     const p = await this.prepare(workspaceId, req);
     await this.logs.flush();
     const span = await logSpan(this.db, p.pipelineId);
-    const from = req.start !== undefined ? parseTimeLike(req.start, 'start') : req.window.start !== undefined ? p.def.window.start : span.first;
-    const to = req.end !== undefined ? parseTimeLike(req.end, 'end') : span.last === null ? null : span.last + 1;
+    const from = req.start !== undefined ? parseTime(req.start, 'start', 'INVALID_ASSAY') : req.window.start !== undefined ? p.def.window.start : span.first;
+    const to = req.end !== undefined ? parseTime(req.end, 'end', 'INVALID_ASSAY') : span.last === null ? null : span.last + 1;
     if (from === null || to === null) return fail('WINDOW_TOO_WIDE', `pipeline '${p.def.pipeline}' has no inference logs to preview over; give 'start' and 'end'`);
     if (!(to > from)) fail('INVALID_ASSAY', `'end' must be after 'start'`);
     const grid: WindowGrid = { ...p.def.window, start: req.window.start !== undefined ? p.def.window.start : from };

@@ -3,6 +3,7 @@
  * every default filled in: times as epoch ms, durations in ms, thresholds for the metric.
  */
 import { fail } from '../errors/index.ts';
+import { parseDuration, parseTime } from '../time/index.ts';
 import { BIN_MODES, type BinMode, DEFAULT_BINS, checkBinCount, checkEdges } from './binning.ts';
 import { DEFAULT_EPSILON } from './metrics.ts';
 
@@ -78,36 +79,6 @@ const DEFAULT_THRESHOLDS: Record<Metric, { warning: number | null; alert: number
   wasserstein: null, // in the target's own units: the user says what is too far
 };
 
-const UNITS: Record<string, number> = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3 };
-
-/** Milliseconds from a number of ms or "500ms", "10s", "5m", "24h", "7d". */
-export function parseDuration(v: unknown, field: string): number {
-  let ms = NaN;
-  if (typeof v === 'number') ms = v;
-  else if (typeof v === 'string') {
-    const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(v);
-    if (m) ms = Number(m[1]) * UNITS[m[2] ?? 'ms'];
-  }
-  if (!Number.isFinite(ms) || ms < 1 || !Number.isInteger(ms)) {
-    fail('INVALID_ASSAY', `'${field}' must be a duration (milliseconds, or like "10s", "5m", "24h", "7d"), got ${JSON.stringify(v)}`);
-  }
-  return ms;
-}
-
-/** Epoch ms from a number, a string of digits, or an ISO 8601 time. */
-export function parseTimeLike(v: unknown, field: string): number {
-  let t = NaN;
-  if (typeof v === 'number') t = v;
-  else if (typeof v === 'string') t = /^-?\d+$/.test(v.trim()) ? Number(v) : Date.parse(v);
-  if (!Number.isFinite(t)) fail('INVALID_ASSAY', `'${field}' must be a time (epoch ms or ISO 8601), got ${JSON.stringify(v)}`);
-  return Math.round(t);
-}
-
-export function formatDuration(ms: number): string {
-  for (const [u, f] of [['d', 86400e3], ['h', 3600e3], ['m', 60e3], ['s', 1e3]] as const) if (ms % f === 0) return `${ms / f}${u}`;
-  return `${ms}ms`;
-}
-
 function resolveThresholds(metric: Metric, given: AssayDefinition['thresholds']): Thresholds {
   const direction = PVALUE_METRICS.includes(metric) ? 'below' : 'above';
   const dflt = DEFAULT_THRESHOLDS[metric];
@@ -169,9 +140,9 @@ export function resolveDefinition(d: AssayDefinition, now: number): ResolvedDefi
   }
 
   if (!d.window) fail('INVALID_ASSAY', `'window.width' is required (e.g. "24h")`);
-  const width = parseDuration(d.window.width, 'window.width');
-  const interval = d.window.interval === undefined ? width : parseDuration(d.window.interval, 'window.interval');
-  const start = d.window.start === undefined ? now : parseTimeLike(d.window.start, 'window.start');
+  const width = parseDuration(d.window.width, 'window.width', 'INVALID_ASSAY');
+  const interval = d.window.interval === undefined ? width : parseDuration(d.window.interval, 'window.interval', 'INVALID_ASSAY');
+  const start = d.window.start === undefined ? now : parseTime(d.window.start, 'window.start', 'INVALID_ASSAY');
 
   const epsilon = d.epsilon ?? DEFAULT_EPSILON;
   if (typeof epsilon !== 'number' || !(epsilon > 0 && epsilon < 0.5)) fail('INVALID_ASSAY', `'epsilon' must be a number in (0, 0.5), got ${JSON.stringify(epsilon)}`);
@@ -182,8 +153,8 @@ export function resolveDefinition(d: AssayDefinition, now: number): ResolvedDefi
   const forms = ['values', 'file', 'start'].filter((k) => k in b);
   if (forms.length !== 1) fail('INVALID_ASSAY', `'baseline' must be exactly one of {start, end}, {values}, {file}`);
   if ('start' in b) {
-    const s = parseTimeLike(b.start, 'baseline.start');
-    const e = parseTimeLike(b.end, 'baseline.end');
+    const s = parseTime(b.start, 'baseline.start', 'INVALID_ASSAY');
+    const e = parseTime(b.end, 'baseline.end', 'INVALID_ASSAY');
     if (!(e > s)) fail('INVALID_ASSAY', `'baseline.end' must be after 'baseline.start'`);
     baseline = { kind: 'logs', start: s, end: e };
   } else if ('values' in b) {

@@ -33,11 +33,13 @@ export interface ModelDetail {
   versions: ModelVersion[];
 }
 
-export const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/;
+/** The longest name of anything (model, pipeline, assay, workspace, user, token): the one limit, which the router's path-segment limit is derived from. */
+export const NAME_MAX_LENGTH = 128;
+export const NAME = new RegExp(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,${NAME_MAX_LENGTH - 1}}$`);
 
 export function checkName(kind: string, name: string): void {
   if (!NAME.test(name)) {
-    fail('INVALID_NAME', `${kind} name '${name}' is invalid: use letters, digits, '_', '.', '-' (at most 128, starting with a letter or digit)`);
+    fail('INVALID_NAME', `${kind} name '${name}' is invalid: use letters, digits, '_', '.', '-' (at most ${NAME_MAX_LENGTH}, starting with a letter or digit)`);
   }
 }
 
@@ -54,6 +56,8 @@ function toVersion(model: string, r: VersionRow): ModelVersion {
 }
 
 export class ModelRegistry {
+  private readonly registering = new Map<string, Promise<unknown>>();
+
   constructor(private readonly db: DB, private readonly artifacts: ArtifactStore) {}
 
   /** Registers an artifact; identical content returns the existing version (created: false). */
@@ -63,14 +67,31 @@ export class ModelRegistry {
     const runtime = getRuntime(runtimeName);
     const signature = await runtime.inspect(bytes);
     const digest = sha256(bytes);
+    return this.oneAtATime(digest, () => this.record(workspaceId, name, bytes, digest, runtime.name, signature));
+  }
 
+  /**
+   * Registrations of the same content run one after another, so one whose database write fails
+   * never removes the file another is registering.
+   */
+  private async oneAtATime<T>(digest: string, f: () => Promise<T>): Promise<T> {
+    const run = (this.registering.get(digest) ?? Promise.resolve()).catch(() => undefined).then(f);
+    this.registering.set(digest, run);
+    try {
+      return await run;
+    } finally {
+      if (this.registering.get(digest) === run) this.registering.delete(digest);
+    }
+  }
+
+  private async record(workspaceId: number, name: string, bytes: Uint8Array, digest: string, runtime: string, signature: Signature) {
     const existing = await this.db.selectFrom('model_versions as v').innerJoin('models as m', 'm.id', 'v.model_id')
       .select(['v.id', 'v.version', 'v.sha256', 'v.size', 'v.runtime', 'v.signature', 'v.created_at'])
       .where('m.workspace_id', '=', workspaceId).where('m.name', '=', name).where('v.sha256', '=', digest)
       .executeTakeFirst();
     if (existing) return { version: toVersion(name, existing), created: false };
 
-    this.artifacts.put(bytes);
+    const { created } = this.artifacts.put(bytes);
     const now = Date.now();
     const row = await this.db.transaction().execute(async (tx) => {
       let model = await tx.selectFrom('models').select('id').where('workspace_id', '=', workspaceId).where('name', '=', name).executeTakeFirst();
@@ -80,9 +101,15 @@ export class ModelRegistry {
       const last = await tx.selectFrom('model_versions').select((eb) => eb.fn.max('version').as('v')).where('model_id', '=', model.id).executeTakeFirst();
       const version = Number(last?.v ?? 0) + 1;
       return tx.insertInto('model_versions').values({
-        model_id: model.id, version, sha256: digest, size: bytes.length, runtime: runtime.name,
+        model_id: model.id, version, sha256: digest, size: bytes.length, runtime,
         signature: JSON.stringify(signature), created_at: now,
       }).returning(['id', 'version', 'sha256', 'size', 'runtime', 'signature', 'created_at']).executeTakeFirstOrThrow();
+    }).catch(async (e) => {
+      // The version was not recorded: the file written for it goes too, unless another version shares the content.
+      if (created && !(await this.db.selectFrom('model_versions').select('id').where('sha256', '=', digest).executeTakeFirst().catch(() => ({ id: 0 })))) {
+        this.artifacts.remove(digest);
+      }
+      throw e;
     });
     return { version: toVersion(name, row), created: true };
   }

@@ -19,6 +19,8 @@ import { recordsRoutes } from './routes/records.ts';
 import { schemaController } from './validation.ts';
 import { installOpenApi } from './openapi.ts';
 import { installNotFound } from './methods.ts';
+import { NAME_MAX_LENGTH } from '../registry/index.ts';
+import { clientError, frameworkError, sendError } from './errors.ts';
 
 export type { ServerState } from './dataplane.ts';
 
@@ -44,6 +46,10 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
     bodyLimit: opts.bodyLimit ?? 64 * 1024 * 1024,
     ...loggerOptions(opts),
     schemaController,
+    // Path parameters are names: a name that may be created can always be addressed.
+    routerOptions: { maxParamLength: NAME_MAX_LENGTH },
+    frameworkErrors: frameworkError,
+    clientErrorHandler: clientError,
   });
 
   const notFound = installNotFound(app);
@@ -53,14 +59,9 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
   app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
   app.setErrorHandler((err, req, reply) => {
-    const e = toBettongError(err);
     // No route matched, yet the body was refused first (e.g. QUERY without a Content-Type): say why there is no route.
-    if (req.is404 && e.status < 500) return notFound(req, reply);
-    noteFailure(req, err);
-    const message = e.code === 'UNSUPPORTED_MEDIA_TYPE' && !e.message.includes("'")
-      ? `content type '${req.headers['content-type']}' is not accepted here; send application/json (or application/octet-stream where binary is expected)`
-      : e.message;
-    void reply.status(e.status).send({ error: message, code: e.code });
+    if (req.is404 && toBettongError(err).status < 500) return notFound(req, reply);
+    sendError(err, req, reply);
   });
 
   installRequestLog(app);

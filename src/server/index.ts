@@ -2,7 +2,8 @@
 import { openPlatform, type Platform } from '../platform.ts';
 import type { LogWriterOptions } from '../logs/writer.ts';
 import type { MonitoringOptions } from '../monitoring/index.ts';
-import { buildServer, type ServerOptions } from './app.ts';
+import type { FastifyInstance } from 'fastify';
+import { buildServer, type ServerOptions, type ServerState } from './app.ts';
 import { type RunningGrpcServer, startGrpcServer } from './grpc/index.ts';
 
 export interface StartOptions extends ServerOptions {
@@ -31,6 +32,15 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** A port that cannot be bound, said in one line: which server, which address, why. */
+function listenError(what: string, host: string, port: number, e: unknown): Error {
+  const text = (e as Error)?.message ?? String(e);
+  const code = (e as { code?: string })?.code ?? /\b(EADDRINUSE|EACCES|EADDRNOTAVAIL)\b/.exec(text)?.[1];
+  const why = code === 'EADDRINUSE' ? 'the port is in use' : code === 'EACCES' ? 'permission denied (ports below 1024 need privileges)'
+    : code === 'EADDRNOTAVAIL' ? 'the address is not one of this machine\'s' : text;
+  return new Error(`cannot listen for ${what} on ${host.includes(':') ? `[${host}]` : host}:${port}: ${why}${code ? ` (${code})` : ''}`);
+}
+
 /** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
 export const isLoopback = (host: string): boolean =>
   host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host) || /^::ffff:127\./i.test(host);
@@ -42,29 +52,32 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
       'Start with --auth (BETTONG_AUTH=1), or bind 127.0.0.1 for local mode.');
   }
   const platform = await openPlatform({ dataDir: opts.dataDir, logs: opts.logs, assays: opts.assays });
+  // Whatever started is stopped again when a later step fails, so a failed start leaves nothing
+  // running (model workers, timers, the database) that would keep the process alive.
+  const started: (() => Promise<unknown>)[] = [() => platform.close()];
+  let state: ServerState = { shuttingDown: false };
   let adminToken: string | undefined;
+  let app: FastifyInstance;
+  let port: number;
+  let grpc: RunningGrpcServer | undefined;
   try {
     ({ adminToken } = await platform.access.bootstrap({ adminToken: opts.adminToken }));
-  } catch (e) {
-    await platform.close();
-    throw e;
-  }
-  const { app, ...core } = await buildServer(platform, opts);
-  const { state } = core;
-  await app.listen({ host, port: opts.port ?? 8080 });
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : (opts.port ?? 8080);
-  let grpc: RunningGrpcServer | undefined;
-  if (opts.grpcPort !== undefined) {
-    try {
+    const { app: built, ...core } = await buildServer(platform, opts);
+    app = built;
+    state = core.state;
+    started.push(() => app.close());
+    await app.listen({ host, port: opts.port ?? 8080 }).catch((e) => { throw listenError('HTTP', host, opts.port ?? 8080, e); });
+    const address = app.server.address();
+    port = typeof address === 'object' && address ? address.port : (opts.port ?? 8080);
+    if (opts.grpcPort !== undefined) {
       grpc = await startGrpcServer(core, {
         host, port: opts.grpcPort, maxMessageBytes: opts.bodyLimit ?? 64 * 1024 * 1024, log: app.log,
-      });
-    } catch (e) {
-      await app.close();
-      await platform.close();
-      throw e;
+      }).catch((e) => { throw listenError('gRPC', host, opts.grpcPort!, e); });
     }
+  } catch (e) {
+    state.shuttingDown = true;
+    for (const stop of started.reverse()) await stop().catch(() => undefined);
+    throw e;
   }
   let closing: Promise<void> | undefined;
   return {

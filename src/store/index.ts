@@ -3,10 +3,10 @@
  * speaks PostgreSQL too, so a second backend is a dialect and a driver away.
  */
 import path from 'node:path';
-import fs from 'node:fs';
 import SQLite from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type Migration } from 'kysely';
 import type { Database } from './schema.ts';
+import { checkWritableDir } from './datadir.ts';
 import * as m0001 from './migrations/0001_initial.ts';
 import * as m0002 from './migrations/0002_assays.ts';
 import * as m0003 from './migrations/0003_log_experiments.ts';
@@ -30,18 +30,35 @@ const connections = new WeakMap<DB, SQLite.Database>();
 export const sqliteOf = (db: DB): SQLite.Database | undefined => connections.get(db);
 
 export async function openStore(dataDir: string): Promise<DB> {
-  fs.mkdirSync(dataDir, { recursive: true });
-  const sqlite = new SQLite(path.join(dataDir, 'bettong.sqlite'));
-  // WAL: readers (log queries) never block the log writer; NORMAL sync is durable across
-  // process crashes, which is the failure the inference log guards against.
-  sqlite.pragma('journal_mode = WAL');
-  sqlite.pragma('synchronous = NORMAL');
-  sqlite.pragma('foreign_keys = ON');
-  sqlite.pragma('busy_timeout = 5000');
+  checkWritableDir(dataDir, 'data directory');
+  const file = path.join(dataDir, 'bettong.sqlite');
+  let sqlite: SQLite.Database | undefined;
+  try {
+    sqlite = new SQLite(file);
+    // WAL: readers (log queries) never block the log writer; NORMAL sync is durable across
+    // process crashes, which is the failure the inference log guards against.
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('foreign_keys = ON');
+    sqlite.pragma('busy_timeout = 5000');
+    // SQLite opens a file it may not write read-only without a word; a write rolled back finds out now.
+    sqlite.exec('BEGIN IMMEDIATE');
+    try {
+      sqlite.exec('CREATE TABLE _bettong_write_check (x)');
+    } finally {
+      if (sqlite.inTransaction) sqlite.exec('ROLLBACK');
+    }
+  } catch (e) {
+    sqlite?.close();
+    throw new Error(`the database ${file} cannot be written: ${(e as Error).message}`);
+  }
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
   connections.set(db, sqlite);
   // Unordered: a data dir made while a later-numbered migration landed first still takes the earlier one.
   const { error } = await new Migrator({ db, provider: { getMigrations: async () => migrations }, allowUnorderedMigrations: true }).migrateToLatest();
-  if (error) throw error;
+  if (error) {
+    await db.destroy();
+    throw error;
+  }
   return db;
 }

@@ -4,7 +4,7 @@
  */
 import type { Command } from 'commander';
 import type { Role } from '../../sdk/index.ts';
-import { type Cli, parseSince } from '../context.ts';
+import { type Cli, isDuration, parseSince } from '../context.ts';
 import { table } from '../format.ts';
 
 export function accessCommands(program: Command, { client, print, int }: Cli): void {
@@ -63,7 +63,7 @@ export function accessCommands(program: Command, { client, print, int }: Cli): v
     .option('--expires <when>', 'a duration from now ("12h", "30d") or an ISO 8601 time')
     .option('--user <user>', 'make the token for another user (platform admins)')
     .action(async (name: string, o: { scope?: string; inferenceOnly?: boolean; expires?: string; user?: string }) => {
-      const duration = o.expires !== undefined && /^\d+(\.\d+)?\s*(ms|s|m|h|d)$/.test(o.expires);
+      const duration = o.expires !== undefined && isDuration(o.expires);
       const t = await client().createToken(name, {
         workspace: o.scope, inferenceOnly: o.inferenceOnly, user: o.user,
         ...(o.expires === undefined ? {} : duration ? { expiresIn: o.expires } : { expiresAt: o.expires }),

@@ -1,10 +1,9 @@
 /** Access routes: workspaces, users, members, tokens and the audit log. */
 import type { FastifyInstance } from 'fastify';
 import { expiryOf } from '../../access/index.ts';
-import { fail } from '../../errors/index.ts';
 import type { Platform } from '../../platform.ts';
 import { noteAudit } from '../auth.ts';
-import { nameParam, parseTime, workspaceOf } from '../context.ts';
+import { nameParam, queryTime, workspaceOf } from '../context.ts';
 import { errors, listOf, newName, ref } from '../schemas.ts';
 
 const nameBody = { type: 'object', required: ['name'], additionalProperties: false, properties: { name: newName } } as const;
@@ -186,10 +185,7 @@ export const accessRoutes = (p: Platform) => async (app: FastifyInstance) => {
   // audit
 
   const query = (q: AuditQs) => {
-    const start = parseTime(q.start);
-    const end = parseTime(q.end);
-    if (Number.isNaN(start) || Number.isNaN(end)) fail('INVALID_REQUEST', 'start and end must be epoch milliseconds or ISO 8601 times');
-    return { start, end, action: q.action, limit: q.limit, cursor: q.cursor };
+    return { start: queryTime(q.start, 'start'), end: queryTime(q.end, 'end'), action: q.action, limit: q.limit, cursor: q.cursor };
   };
 
   app.get<{ Querystring: AuditQs }>('/v1/audit', {

@@ -2,7 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { AssayDefinition, PreviewRequest } from '../../monitoring/index.ts';
 import type { Platform } from '../../platform.ts';
-import { nameParam, parseTime, workspaceOf } from '../context.ts';
+import { nameParam, queryTime, workspaceOf } from '../context.ts';
 import { errors, listOf, newName, ref } from '../schemas.ts';
 
 const duration = { anyOf: [{ type: 'integer', minimum: 1 }, { type: 'string' }], description: 'milliseconds, or "10s", "5m", "24h", "7d"' } as const;
@@ -126,7 +126,7 @@ export const assayRoutes = (p: Platform) => async (app: FastifyInstance) => {
     config: { permission: 'assay:read' },
     schema: { tags: ['assays'], params: nameParam, querystring: resultsQs, summary: 'Stored window results of an assay, chronological', response: { 200: listOf('results', ref('AssayResult')) } },
   }, async (req) => ({
-    results: await p.assays.results(workspaceOf(req), req.params.name, { start: parseTime(req.query.start), end: parseTime(req.query.end), limit: req.query.limit }),
+    results: await p.assays.results(workspaceOf(req), req.params.name, { start: queryTime(req.query.start, 'start'), end: queryTime(req.query.end, 'end'), limit: req.query.limit }),
   }));
 
   app.get<{ Params: { name: string } }>('/v1/assays/:name/alerts', {
