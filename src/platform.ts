@@ -10,6 +10,7 @@ import { InferenceService } from './inference/index.ts';
 import { InferenceLogWriter, type LogWriterOptions } from './logs/writer.ts';
 import { AlertDispatcher, AssayScheduler, AssayService, type MonitoringOptions } from './monitoring/index.ts';
 import { PipelineService } from './pipelines/index.ts';
+import { Metrics } from './observability/metrics.ts';
 import { ModelRegistry } from './registry/index.ts';
 import { type DB, openStore } from './store/index.ts';
 
@@ -30,6 +31,7 @@ export interface Platform {
   assays: AssayService;
   assayScheduler: AssayScheduler;
   access: AccessService;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -38,11 +40,16 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
   const registry = new ModelRegistry(db, new ArtifactStore(path.join(opts.dataDir, 'artifacts')));
   const pipelines = new PipelineService(db, registry);
   const deployments = new DeploymentService(db, pipelines, registry);
-  const logs = new InferenceLogWriter(db, opts.logs);
-  const inference = new InferenceService(deployments, logs);
+  const metrics = new Metrics();
+  const logs = new InferenceLogWriter(db, { ...opts.logs, metrics });
+  metrics.watch(deployments, () => logs.backlogRows);
+  const inference = new InferenceService(deployments, logs, metrics);
   const clock = opts.assays?.now ?? Date.now;
   const assays = new AssayService(db, pipelines, logs, clock);
-  const assayScheduler = new AssayScheduler(assays, new AlertDispatcher(db, opts.assays?.alerts, clock), opts.assays, clock);
+  const alerts = new AlertDispatcher(db, opts.assays?.alerts, clock);
+  alerts.metrics = metrics;
+  const assayScheduler = new AssayScheduler(assays, alerts, opts.assays, clock);
+  assayScheduler.metrics = metrics;
   assays.onChange = () => assayScheduler.wake();
   // An archived workspace serves nothing: its pipelines are undeployed.
   const access = new AccessService(db, async (ws) => {
@@ -51,7 +58,7 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
   await deployments.restore();
   await assayScheduler.start();
   return {
-    db, registry, pipelines, deployments, inference, logs, assays, assayScheduler, access,
+    db, registry, pipelines, deployments, inference, logs, assays, assayScheduler, access, metrics,
     async close() {
       await assayScheduler.stop();
       await deployments.close();

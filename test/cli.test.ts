@@ -68,6 +68,13 @@ describe('bettong CLI', () => {
     assert.deepEqual(fromCsv.map((r: any) => r['out.label']), e.outputs.label.data);
   });
 
+  it('pipeline status shows the traffic of the last minute', async () => {
+    const st = await json('pipeline', 'status', 'd');
+    assert.equal(st.traffic.requests, 2);
+    assert.equal(st.traffic.errors, 0);
+    assert.match(await bettong('pipeline', 'status', 'd'), /last 60 s: 2 requests \([\d.]+\/s\), error rate 0\.0%, latency p50 [\d.]+ ms, p95 [\d.]+ ms, p99 [\d.]+ ms/);
+  });
+
   it('reads logs as JSON and CSV and exports them to JSON Lines', async () => {
     await new Promise((r) => setTimeout(r, 300));
     assert.equal((await json('logs', 'd', '--limit', '3')).length, 3);

@@ -19,7 +19,7 @@ async function deployDemo(p: Platform): Promise<void> {
 
 interface ServeOptions {
   dataDir: string; host: string; port: string; grpcPort?: string; bodyLimit: string; demo?: boolean;
-  auth?: boolean; rateLimit?: string; rateBurst?: string;
+  auth?: boolean; rateLimit?: string; rateBurst?: string; metricsPort?: string;
 }
 
 const positive = (what: string, v: string | undefined) => {
@@ -35,8 +35,10 @@ export async function serve(o: ServeOptions): Promise<void> {
   const grpcPort = o.grpcPort !== undefined ? Number(o.grpcPort) : auth ? undefined : Number(o.port) === 0 ? 0 : 8081;
   if (grpcPort !== undefined && (!Number.isInteger(grpcPort) || grpcPort < 0 || grpcPort > 65535)) throw new Error(`--grpc-port must be a port number, got '${o.grpcPort}'`);
   const perSecond = positive('--rate-limit', o.rateLimit);
+  const metricsPort = o.metricsPort === undefined ? undefined : Number(o.metricsPort);
+  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) throw new Error(`--metrics-port must be a port number, got '${o.metricsPort}'`);
   const server = await startServer({
-    dataDir: path.resolve(o.dataDir), host: o.host, port: Number(o.port), grpcPort, bodyLimit: Number(o.bodyLimit) * 1024 * 1024,
+    dataDir: path.resolve(o.dataDir), host: o.host, port: Number(o.port), grpcPort, metricsPort, bodyLimit: Number(o.bodyLimit) * 1024 * 1024,
     auth, adminToken: process.env.BETTONG_ADMIN_TOKEN || undefined,
     ...(perSecond ? { rateLimit: { perSecond, burst: positive('--rate-burst', o.rateBurst) } } : {}),
   });
@@ -47,6 +49,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   if (o.demo) await deployDemo(server.platform);
   console.log(`bettong listening on ${server.url} (data in ${path.resolve(o.dataDir)})`);
   console.log(auth ? 'auth on: every request needs Authorization: Bearer <token>' : 'local mode: requests without a token act as the admin (loopback only; --auth to require tokens)');
+  if (server.metricsUrl) console.log(`Prometheus metrics (no token, loopback only) on ${server.metricsUrl}`);
   if (server.grpcAddress) console.log(`OIP gRPC (inference.GRPCInferenceService) on ${server.grpcAddress}`);
   else console.log('OIP gRPC off: it does not check API tokens yet');
   if (o.demo) {

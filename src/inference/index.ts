@@ -9,7 +9,7 @@ import type { DeploymentService, LiveDeployment } from '../deployments/index.ts'
 import { fail } from '../errors/index.ts';
 import type { InferenceLogWriter, LogEntry } from '../logs/writer.ts';
 import { evaluate } from '../validations/index.ts';
-import type { StepTrace } from './runner.ts';
+import type { RunResult, ShadowOutcome, StepTrace } from './runner.ts';
 import { checkInputs, checkOutputs } from './validate.ts';
 
 export interface InferOptions {
@@ -31,8 +31,14 @@ export interface InferResult {
   anomalies: string[][];
 }
 
+/** What the engine tells metrics about each run (observability/metrics.ts). */
+export interface InferenceObserver {
+  inferred(d: LiveDeployment, rows: number, computeMs: number, run: RunResult, anomalies: string[][]): void;
+  shadowsSettled(d: LiveDeployment, outcomes: ShadowOutcome[]): void;
+}
+
 export class InferenceService {
-  constructor(private readonly deployments: DeploymentService, private readonly logs: InferenceLogWriter) {}
+  constructor(private readonly deployments: DeploymentService, private readonly logs: InferenceLogWriter, private readonly observer?: InferenceObserver) {}
 
   async infer(workspaceId: number, pipeline: string, inputs: Batch, opts: InferOptions = {}): Promise<InferResult> {
     const deployment = await this.deployments.get(workspaceId, pipeline);
@@ -50,14 +56,22 @@ export class InferenceService {
     const metadata = opts.metadata ?? {};
     const time = Date.now();
     const started = performance.now();
-    const { outputs, trace, shadows } = await deployment.runner.run(checked, { metadata });
+    const run = await deployment.runner.run(checked, { metadata });
+    const { outputs, trace, shadows } = run;
     const latencyMs = performance.now() - started;
-    const anomalies = deployment.rules.length ? evaluate(deployment.rules, checked, outputs, rowCount(checked)) : [];
+    const rows = rowCount(checked);
+    const anomalies = deployment.rules.length ? evaluate(deployment.rules, checked, outputs, rows) : [];
+    this.observer?.inferred(deployment, rows, latencyMs, run, anomalies);
     const entry: LogEntry = {
       workspaceId: deployment.workspaceId, pipelineId: deployment.pipelineId, pipelineVersion: version, time,
       requestId: opts.requestId, inputs: checked, outputs, trace, anomalies, latencyMs, metadata,
     };
-    if (shadows) void shadows.then((s) => this.logs.append({ ...entry, shadows: s }));
+    if (shadows) {
+      void shadows.then((s) => {
+        this.observer?.shadowsSettled(deployment, s);
+        this.logs.append({ ...entry, shadows: s });
+      });
+    }
     else this.logs.append(entry);
     const wanted = opts.outputs;
     return {

@@ -4,6 +4,7 @@
  */
 import type { DeploymentConfig, DeploymentStatus, SwapRequest } from '../deployments/index.ts';
 import type { CompareGroup } from '../logs/compare.ts';
+import type { RecentSummary } from '../observability/recent.ts';
 import type { LogPage, LogQuery, LogRecord } from '../logs/query.ts';
 import type { PipelineSummary, PipelineVersion, StepSpec } from '../pipelines/index.ts';
 import type { ModelDetail, ModelSummary, ModelVersion } from '../registry/index.ts';
@@ -15,6 +16,7 @@ export type { AlertDelivery, AssayDefinition, AssayInfo, PreviewRequest, Preview
 import type { AuditRecord, Member, Role, TokenInfo, User, Workspace } from '../access/index.ts';
 export type { AuditRecord, Member, Role, TokenInfo, User, Workspace };
 
+export type { RecentSummary };
 export type { CompareGroup, DeploymentConfig, DeploymentStatus, LogPage, LogRecord, ModelDetail, ModelSummary, ModelVersion, PipelineSummary, PipelineVersion, StepSpec, SwapRequest };
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
@@ -162,6 +164,11 @@ export class BettongClient {
 
   deploymentStatus(name: string): Promise<DeploymentStatus> {
     return this.json('GET', `/v1/pipelines/${encodeURIComponent(name)}/deployment`);
+  }
+
+  /** A pipeline's recent traffic: requests per second, error rate, latency percentiles over the last `windowS` seconds. */
+  pipelineMetrics(name: string, windowS = 60): Promise<RecentSummary & { pipeline: string }> {
+    return this.json('GET', `/v1/pipelines/${encodeURIComponent(name)}/metrics?window=${windowS}`);
   }
 
   async listDeployments(): Promise<DeploymentStatus[]> {

@@ -14,6 +14,7 @@ import { accessRoutes } from './routes/access.ts';
 import { type AuthOptions, installAuth } from './auth.ts';
 import { oipRoutes } from './routes/oip.ts';
 import { recordsRoutes } from './routes/records.ts';
+import { installRequestMetrics, metricsRoutes } from './metrics.ts';
 import { VERSION } from '../version.ts';
 
 export interface ServerOptions extends AuthOptions {
@@ -47,6 +48,7 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
         { name: 'logs', description: 'Inference logs' },
         { name: 'assays', description: 'Drift monitoring: assays, their results and alerts' },
         { name: 'access', description: 'Workspaces, users, members, API tokens and the audit log' },
+        { name: 'metrics', description: 'Prometheus metrics and recent pipeline traffic' },
       ],
     },
   });
@@ -68,6 +70,8 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
 
   // Before the routes, so every route gets it: who is calling, may they, in which workspace; audit.
   installAuth(app, platform.access, opts);
+  installRequestMetrics(app, platform);
+  await app.register(metricsRoutes(platform));
   await app.register(accessRoutes(platform));
   await app.register(modelRoutes(platform, opts.modelBodyLimit ?? 1024 * 1024 * 1024));
   await app.register(pipelineRoutes(platform));

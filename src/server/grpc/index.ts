@@ -12,6 +12,7 @@ import { grpcStatus, toBettongError } from '../../errors/index.ts';
 import type { Platform } from '../../platform.ts';
 import type { ServerState } from '../app.ts';
 import { type OipGrpcHandlers, oipGrpcHandlers } from './service.ts';
+import { observeGrpcInfer } from '../metrics.ts';
 
 export const PROTO_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'oip.proto');
 
@@ -68,7 +69,8 @@ export async function startGrpcServer(platform: Platform, state: ServerState, op
   const service = ((loadOipProto().inference as grpc.GrpcObject).GRPCInferenceService as grpc.ServiceClientConstructor).service;
   const impl: grpc.UntypedServiceImplementation = {};
   for (const name of Object.keys(handlers) as (keyof OipGrpcHandlers)[]) {
-    impl[name] = unary((req) => (handlers[name] as (r: unknown) => Promise<unknown>)(req), opts.logErrors ?? false);
+    const handler = (req: any) => (handlers[name] as (r: unknown) => Promise<unknown>)(req);
+    impl[name] = unary(name === 'ModelInfer' ? observeGrpcInfer(platform, handler) : handler, opts.logErrors ?? false);
   }
   server.addService(service, impl);
 
