@@ -11,6 +11,7 @@ import { InferenceLogWriter, type LogWriterOptions } from './logs/writer.ts';
 import { AlertDispatcher, AssayScheduler, AssayService, type MonitoringOptions } from './monitoring/index.ts';
 import { PipelineService } from './pipelines/index.ts';
 import { Metrics } from './observability/metrics.ts';
+import { TraceObserver, tracingEnabled } from './observability/tracing.ts';
 import { ModelRegistry } from './registry/index.ts';
 import { type DB, openStore } from './store/index.ts';
 
@@ -43,7 +44,7 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
   const metrics = new Metrics();
   const logs = new InferenceLogWriter(db, { ...opts.logs, metrics });
   metrics.watch(deployments, () => logs.backlogRows);
-  const inference = new InferenceService(deployments, logs, metrics);
+  const inference = new InferenceService(deployments, logs, tracingEnabled() ? [metrics, new TraceObserver()] : [metrics]);
   const clock = opts.assays?.now ?? Date.now;
   const assays = new AssayService(db, pipelines, logs, clock);
   const alerts = new AlertDispatcher(db, opts.assays?.alerts, clock);

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import { startServer } from '../server/index.ts';
 import type { Platform } from '../platform.ts';
 import { DEFAULT_WORKSPACE_ID } from '../store/index.ts';
+import { tracingRequested } from '../observability/tracing.ts';
 
 const SAMPLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../testdata/models/digits_mlp.onnx');
 
@@ -34,6 +35,9 @@ export async function serve(o: ServeOptions): Promise<void> {
   // gRPC does not check API tokens yet: with auth on it runs only when asked for (and is then refused).
   const grpcPort = o.grpcPort !== undefined ? Number(o.grpcPort) : auth ? undefined : Number(o.port) === 0 ? 0 : 8081;
   if (grpcPort !== undefined && (!Number.isInteger(grpcPort) || grpcPort < 0 || grpcPort > 65535)) throw new Error(`--grpc-port must be a port number, got '${o.grpcPort}'`);
+  // Only when OTEL_* settings ask for traces is the SDK loaded at all.
+  const tracing = tracingRequested() ? await import('../observability/tracing-sdk.ts') : undefined;
+  tracing?.startTracing();
   const perSecond = positive('--rate-limit', o.rateLimit);
   const metricsPort = o.metricsPort === undefined ? undefined : Number(o.metricsPort);
   if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) throw new Error(`--metrics-port must be a port number, got '${o.metricsPort}'`);
@@ -49,6 +53,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   if (o.demo) await deployDemo(server.platform);
   console.log(`bettong listening on ${server.url} (data in ${path.resolve(o.dataDir)})`);
   console.log(auth ? 'auth on: every request needs Authorization: Bearer <token>' : 'local mode: requests without a token act as the admin (loopback only; --auth to require tokens)');
+  if (tracing) console.log(`tracing on: spans exported over OTLP to ${process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'the default endpoint'}`);
   if (server.metricsUrl) console.log(`Prometheus metrics (no token, loopback only) on ${server.metricsUrl}`);
   if (server.grpcAddress) console.log(`OIP gRPC (inference.GRPCInferenceService) on ${server.grpcAddress}`);
   else console.log('OIP gRPC off: it does not check API tokens yet');
@@ -60,6 +65,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   const stop = async (signal: string) => {
     console.log(`${signal}: draining requests and flushing inference logs`);
     await server.close();
+    await tracing?.stopTracing();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

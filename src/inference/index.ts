@@ -9,7 +9,7 @@ import type { DeploymentService, LiveDeployment } from '../deployments/index.ts'
 import { fail } from '../errors/index.ts';
 import type { InferenceLogWriter, LogEntry } from '../logs/writer.ts';
 import { evaluate } from '../validations/index.ts';
-import type { RunResult, ShadowOutcome, StepTrace } from './runner.ts';
+import { type RunResult, type ShadowOutcome, type StepTrace, epochMs } from './runner.ts';
 import { checkInputs, checkOutputs } from './validate.ts';
 
 export interface InferOptions {
@@ -31,14 +31,22 @@ export interface InferResult {
   anomalies: string[][];
 }
 
-/** What the engine tells metrics about each run (observability/metrics.ts). */
+/** What the engine tells metrics and traces about each run (observability/). Called in the request's async context. */
 export interface InferenceObserver {
   inferred(d: LiveDeployment, rows: number, computeMs: number, run: RunResult, anomalies: string[][]): void;
   shadowsSettled(d: LiveDeployment, outcomes: ShadowOutcome[]): void;
+  /** The log entry was handed to the writer (epoch ms, duration). */
+  logged?(d: LiveDeployment, start: number, ms: number): void;
 }
 
 export class InferenceService {
-  constructor(private readonly deployments: DeploymentService, private readonly logs: InferenceLogWriter, private readonly observer?: InferenceObserver) {}
+  constructor(private readonly deployments: DeploymentService, private readonly logs: InferenceLogWriter, private readonly observers: InferenceObserver[] = []) {}
+
+  private log(d: LiveDeployment, entry: LogEntry): void {
+    const start = epochMs();
+    this.logs.append(entry);
+    for (const o of this.observers) o.logged?.(d, start, epochMs() - start);
+  }
 
   async infer(workspaceId: number, pipeline: string, inputs: Batch, opts: InferOptions = {}): Promise<InferResult> {
     const deployment = await this.deployments.get(workspaceId, pipeline);
@@ -61,18 +69,17 @@ export class InferenceService {
     const latencyMs = performance.now() - started;
     const rows = rowCount(checked);
     const anomalies = deployment.rules.length ? evaluate(deployment.rules, checked, outputs, rows) : [];
-    this.observer?.inferred(deployment, rows, latencyMs, run, anomalies);
+    for (const o of this.observers) o.inferred(deployment, rows, latencyMs, run, anomalies);
     const entry: LogEntry = {
       workspaceId: deployment.workspaceId, pipelineId: deployment.pipelineId, pipelineVersion: version, time,
       requestId: opts.requestId, inputs: checked, outputs, trace, anomalies, latencyMs, metadata,
     };
     if (shadows) {
       void shadows.then((s) => {
-        this.observer?.shadowsSettled(deployment, s);
-        this.logs.append({ ...entry, shadows: s });
+        for (const o of this.observers) o.shadowsSettled(deployment, s);
+        this.log(deployment, { ...entry, shadows: s });
       });
-    }
-    else this.logs.append(entry);
+    } else this.log(deployment, entry);
     const wanted = opts.outputs;
     return {
       deployment, time, inputs: checked, trace, anomalies,

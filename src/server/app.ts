@@ -15,6 +15,7 @@ import { type AuthOptions, installAuth } from './auth.ts';
 import { oipRoutes } from './routes/oip.ts';
 import { recordsRoutes } from './routes/records.ts';
 import { installRequestMetrics, metricsRoutes } from './metrics.ts';
+import { installTracing } from './tracing.ts';
 import { VERSION } from '../version.ts';
 
 export interface ServerOptions extends AuthOptions {
@@ -71,6 +72,7 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
   // Before the routes, so every route gets it: who is calling, may they, in which workspace; audit.
   installAuth(app, platform.access, opts);
   installRequestMetrics(app, platform);
+  installTracing(app);
   await app.register(metricsRoutes(platform));
   await app.register(accessRoutes(platform));
   await app.register(modelRoutes(platform, opts.modelBodyLimit ?? 1024 * 1024 * 1024));

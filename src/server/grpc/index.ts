@@ -13,6 +13,7 @@ import type { Platform } from '../../platform.ts';
 import type { ServerState } from '../app.ts';
 import { type OipGrpcHandlers, oipGrpcHandlers } from './service.ts';
 import { observeGrpcInfer } from '../metrics.ts';
+import { tracedGrpc } from '../tracing.ts';
 
 export const PROTO_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'oip.proto');
 
@@ -54,9 +55,9 @@ function toStatus(err: unknown, logErrors: boolean): grpc.ServerErrorResponse {
   return Object.assign(new Error(e.message), { code: grpcStatus[e.code], details: e.message, metadata });
 }
 
-function unary(fn: (req: any) => Promise<unknown>, logErrors: boolean): grpc.handleUnaryCall<any, any> {
+function unary(fn: (req: any, metadata: Record<string, unknown>) => Promise<unknown>, logErrors: boolean): grpc.handleUnaryCall<any, any> {
   return (call, callback) => {
-    fn(call.request).then((res) => callback(null, res), (err) => callback(toStatus(err, logErrors)));
+    fn(call.request, call.metadata.getMap()).then((res) => callback(null, res), (err) => callback(toStatus(err, logErrors)));
   };
 }
 
@@ -70,7 +71,7 @@ export async function startGrpcServer(platform: Platform, state: ServerState, op
   const impl: grpc.UntypedServiceImplementation = {};
   for (const name of Object.keys(handlers) as (keyof OipGrpcHandlers)[]) {
     const handler = (req: any) => (handlers[name] as (r: unknown) => Promise<unknown>)(req);
-    impl[name] = unary(name === 'ModelInfer' ? observeGrpcInfer(platform, handler) : handler, opts.logErrors ?? false);
+    impl[name] = unary(tracedGrpc(name, name === 'ModelInfer' ? observeGrpcInfer(platform, handler) : handler), opts.logErrors ?? false);
   }
   server.addService(service, impl);
 
