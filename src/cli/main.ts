@@ -8,6 +8,7 @@ import { logCommands } from './commands/logs.ts';
 import { assayCommands } from './commands/assays.ts';
 import { modelCommands } from './commands/models.ts';
 import { pipelineCommands } from './commands/pipelines.ts';
+import { completionCommand } from './completion.ts';
 import type { Cli } from './context.ts';
 import { serve } from './serve.ts';
 
@@ -50,6 +51,7 @@ inferCommands(program, cli);
 logCommands(program, cli);
 assayCommands(program, cli);
 accessCommands(program, cli);
+completionCommand(program);
 
 try {
   await program.parseAsync();

@@ -83,8 +83,9 @@ export class BettongClient {
     const init: RequestInit = { method, headers: { ...headers } };
     if (this.#token) (init.headers as Record<string, string>).authorization = `Bearer ${this.#token}`;
     if (this.workspace) (init.headers as Record<string, string>)['bettong-workspace'] = this.workspace;
-    if (body instanceof Uint8Array) {
+    if (body instanceof Uint8Array || body instanceof ReadableStream) {
       init.body = body as unknown as BodyInit;
+      if (body instanceof ReadableStream) Object.assign(init, { duplex: 'half' }); // a streamed request body (fetch requires it)
       (init.headers as Record<string, string>)['content-type'] ??= 'application/octet-stream';
     } else if (body !== undefined) {
       init.body = JSON.stringify(body);
@@ -111,10 +112,13 @@ export class BettongClient {
 
   // models
 
-  /** Registers an ONNX file, or a JavaScript/TypeScript step module with `{ runtime: 'js' }`. */
-  uploadModel(name: string, artifact: Uint8Array, opts: { runtime?: 'onnx' | 'js' } = {}): Promise<ModelVersion & { created: boolean }> {
+  /**
+   * Registers an ONNX file, or a JavaScript/TypeScript step module with `{ runtime: 'js' }`.
+   * `onProgress` is told how many bytes were handed to the connection so far.
+   */
+  uploadModel(name: string, artifact: Uint8Array, opts: { runtime?: 'onnx' | 'js'; onProgress?: (sent: number, total: number) => void } = {}): Promise<ModelVersion & { created: boolean }> {
     const q = opts.runtime ? `?runtime=${opts.runtime}` : '';
-    return this.json('POST', `/v1/models/${encodeURIComponent(name)}${q}`, artifact);
+    return this.json('POST', `/v1/models/${encodeURIComponent(name)}${q}`, opts.onProgress ? chunked(artifact, opts.onProgress) : artifact);
   }
 
   async listModels(): Promise<ModelSummary[]> {
@@ -357,4 +361,22 @@ export class BettongClient {
   async live(): Promise<boolean> {
     return ((await this.json<{ live: boolean }>('GET', '/v2/health/live')).live) === true;
   }
+}
+
+/** The bytes as a stream of 1 MiB chunks, reporting how many were read so far. */
+function chunked(bytes: Uint8Array, onProgress: (sent: number, total: number) => void): ReadableStream<Uint8Array> {
+  const CHUNK = 1024 * 1024;
+  let at = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (at >= bytes.length) {
+        controller.close();
+        return;
+      }
+      const next = Math.min(bytes.length, at + CHUNK);
+      controller.enqueue(bytes.subarray(at, next));
+      at = next;
+      onProgress(at, bytes.length);
+    },
+  });
 }
