@@ -15,6 +15,7 @@ import type { LogWriterMetrics } from '../logs/writer.ts';
 import type { AssayMetrics } from '../monitoring/scheduler.ts';
 import type { DeliveryMetrics, DeliveryOutcome } from '../monitoring/alerts.ts';
 import { RecentTraffic, type RecentSummary } from './recent.ts';
+import { type CounterSeries, FastCounter, FastHistogram, type HistogramSeries } from './series.ts';
 
 const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 const ROWS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 4096];
@@ -34,18 +35,31 @@ export interface RequestObservation {
 
 const pipelineLabels = (d: LiveDeployment) => ({ workspace_id: String(d.workspaceId), pipeline: d.name });
 
+/** The hot-path series one deployment writes to, resolved once. */
+interface DeploymentSeries {
+  rows: CounterSeries;
+  compute: HistogramSeries;
+  /** Made on the first batched run, so deployments without batching export no empty series. */
+  batch?: { rows: HistogramSeries; wait: HistogramSeries };
+  steps: Map<string, HistogramSeries>;
+}
+
 export class Metrics implements InferenceObserver, LogWriterMetrics, AssayMetrics, DeliveryMetrics {
   readonly registry = new client.Registry();
   private readonly recent = new Map<string, RecentTraffic>();
   private readonly assayStatus = new Map<number, string>();
 
-  private readonly requests = this.counter('bettong_inference_requests_total', 'Inference requests by outcome (success, failure) and error code', ['workspace_id', 'pipeline', 'protocol', 'outcome', 'code']);
-  private readonly requestSeconds = this.histogram('bettong_inference_request_duration_seconds', 'Server time of an inference request, from its arrival to the answer (decoding and encoding included)', ['workspace_id', 'pipeline', 'protocol'], SECONDS);
-  private readonly computeSeconds = this.histogram('bettong_inference_compute_duration_seconds', 'Time the engine spent running the pipeline for a request (batching wait included)', ['workspace_id', 'pipeline'], SECONDS);
-  private readonly rows = this.counter('bettong_inference_rows_total', 'Rows inferred (Triton: nv_inference_count)', ['workspace_id', 'pipeline']);
-  private readonly batchRows = this.histogram('bettong_inference_batch_size_rows', 'Rows per pipeline run behind the dynamic batcher (one observation per run)', ['workspace_id', 'pipeline'], ROWS);
-  private readonly batchWait = this.histogram('bettong_inference_queue_duration_seconds', 'Time a request waited in the dynamic batcher for company', ['workspace_id', 'pipeline'], SECONDS);
-  private readonly stepSeconds = this.histogram('bettong_inference_step_duration_seconds', 'Time of one model call of a pipeline step', ['workspace_id', 'pipeline', 'step', 'model'], SECONDS);
+  // Per request: kept as plain numbers (series.ts), read by the registry at scrape time.
+  private readonly requests = new FastCounter(this.registry, 'bettong_inference_requests_total', 'Inference requests by outcome (success, failure) and error code', ['workspace_id', 'pipeline', 'protocol', 'outcome', 'code']);
+  private readonly requestSeconds = new FastHistogram(this.registry, 'bettong_inference_request_duration_seconds', 'Server time of an inference request, from its arrival to the answer (decoding and encoding included)', ['workspace_id', 'pipeline', 'protocol'], SECONDS);
+  private readonly computeSeconds = new FastHistogram(this.registry, 'bettong_inference_compute_duration_seconds', 'Time the engine spent running the pipeline for a request (batching wait included)', ['workspace_id', 'pipeline'], SECONDS);
+  private readonly rows = new FastCounter(this.registry, 'bettong_inference_rows_total', 'Rows inferred (Triton: nv_inference_count)', ['workspace_id', 'pipeline']);
+  private readonly batchRows = new FastHistogram(this.registry, 'bettong_inference_batch_size_rows', 'Rows per pipeline run behind the dynamic batcher (one observation per run)', ['workspace_id', 'pipeline'], ROWS);
+  private readonly batchWait = new FastHistogram(this.registry, 'bettong_inference_queue_duration_seconds', 'Time a request waited in the dynamic batcher for company', ['workspace_id', 'pipeline'], SECONDS);
+  private readonly stepSeconds = new FastHistogram(this.registry, 'bettong_inference_step_duration_seconds', 'Time of one model call of a pipeline step', ['workspace_id', 'pipeline', 'step', 'model'], SECONDS);
+  private readonly byRequest = new Map<string, { count: CounterSeries; seconds: HistogramSeries; traffic: RecentTraffic | null }>();
+  private readonly byDeployment = new WeakMap<LiveDeployment, DeploymentSeries>();
+  // Rare events: prom-client's own metrics.
   private readonly shadowErrors = this.counter('bettong_shadow_challenger_errors_total', 'Shadow challengers that failed or timed out', ['workspace_id', 'pipeline', 'step', 'model']);
   private readonly validationFailures = this.counter('bettong_validation_failures_total', 'Rows that broke a validation rule', ['workspace_id', 'pipeline', 'rule']);
   private readonly logFlushSeconds = this.histogram('bettong_inference_log_flush_duration_seconds', 'Time to write one batch of inference log rows', [], SECONDS);
@@ -87,10 +101,20 @@ export class Metrics implements InferenceObserver, LogWriterMetrics, AssayMetric
   // --- transports ---
 
   request(o: RequestObservation): void {
-    const labels = { workspace_id: o.workspaceId === null ? '' : String(o.workspaceId), pipeline: o.pipeline ?? '', protocol: o.protocol };
-    this.requests.inc({ ...labels, outcome: o.code ? 'failure' : 'success', code: o.code ?? '' });
-    this.requestSeconds.observe(labels, o.seconds);
-    if (o.pipeline !== null && o.workspaceId !== null) this.traffic(o.workspaceId, o.pipeline).add(o.seconds * 1000, o.code === null);
+    const key = `${o.workspaceId}|${o.pipeline}|${o.protocol}|${o.code}`;
+    let s = this.byRequest.get(key);
+    if (!s) {
+      const labels = { workspace_id: o.workspaceId === null ? '' : String(o.workspaceId), pipeline: o.pipeline ?? '', protocol: o.protocol };
+      s = {
+        count: this.requests.of({ ...labels, outcome: o.code ? 'failure' : 'success', code: o.code ?? '' }),
+        seconds: this.requestSeconds.of(labels),
+        traffic: o.pipeline !== null && o.workspaceId !== null ? this.traffic(o.workspaceId, o.pipeline) : null,
+      };
+      this.byRequest.set(key, s);
+    }
+    s.count.inc();
+    s.seconds.observe(o.seconds);
+    s.traffic?.add(o.seconds * 1000, o.code === null);
   }
 
   private traffic(workspaceId: number, pipeline: string): RecentTraffic {
@@ -107,16 +131,32 @@ export class Metrics implements InferenceObserver, LogWriterMetrics, AssayMetric
 
   // --- the engine ---
 
-  inferred(d: LiveDeployment, rows: number, computeMs: number, run: RunResult, anomalies: string[][]): void {
-    const labels = pipelineLabels(d);
-    this.rows.inc(labels, rows);
-    this.computeSeconds.observe(labels, computeMs / 1000);
-    for (const t of run.timings ?? []) this.stepSeconds.observe({ ...labels, step: String(t.step), model: t.model }, t.ms / 1000);
-    if (run.batch) {
-      this.batchWait.observe(labels, run.batch.waitMs / 1000);
-      for (const n of run.batch.sizes) this.batchRows.observe(labels, n);
+  private seriesOf(d: LiveDeployment): DeploymentSeries {
+    let s = this.byDeployment.get(d);
+    if (!s) {
+      const labels = pipelineLabels(d);
+      s = { rows: this.rows.of(labels), compute: this.computeSeconds.of(labels), steps: new Map() };
+      this.byDeployment.set(d, s);
     }
-    for (const broken of anomalies) for (const rule of broken) this.validationFailures.inc({ ...labels, rule });
+    return s;
+  }
+
+  inferred(d: LiveDeployment, rows: number, computeMs: number, run: RunResult, anomalies: string[][]): void {
+    const s = this.seriesOf(d);
+    s.rows.inc(rows);
+    s.compute.observe(computeMs / 1000);
+    for (const t of run.timings ?? []) {
+      const key = `${t.step}|${t.model}`;
+      let step = s.steps.get(key);
+      if (!step) s.steps.set(key, (step = this.stepSeconds.of({ ...pipelineLabels(d), step: String(t.step), model: t.model })));
+      step.observe(t.ms / 1000);
+    }
+    if (run.batch) {
+      s.batch ??= { rows: this.batchRows.of(pipelineLabels(d)), wait: this.batchWait.of(pipelineLabels(d)) };
+      s.batch.wait.observe(run.batch.waitMs / 1000);
+      for (const n of run.batch.sizes) s.batch.rows.observe(n);
+    }
+    for (const broken of anomalies) for (const rule of broken) this.validationFailures.inc({ ...pipelineLabels(d), rule });
   }
 
   shadowsSettled(d: LiveDeployment, outcomes: ShadowOutcome[]): void {
