@@ -181,4 +181,39 @@ describe('OpenTelemetry traces', () => {
     const [span] = await traceOf(failed, 1);
     assert.equal(span.attributes['bettong.error.code'], ((await bad.json()) as { code: string }).code);
   });
+
+  test('with request logging on, the log lines of a traced request carry its trace id', async () => {
+    // The server in this process, so that its request logging can be switched on.
+    const code = `
+      const { startTracing } = await import(${JSON.stringify(path.join(ROOT, 'src/observability/tracing-sdk.ts'))});
+      startTracing();
+      const { startServer } = await import(${JSON.stringify(path.join(ROOT, 'src/server/index.ts'))});
+      const s = await startServer({ dataDir: process.env.DATA_DIR, port: 0, logRequests: true });
+      console.error('URL ' + s.url);`;
+    const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
+      cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DATA_DIR: tempDir(), OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' },
+    });
+    try {
+      let out = '';
+      let err = '';
+      proc.stdout!.on('data', (d) => { out += d; });
+      const url = await new Promise<string>((resolve, reject) => {
+        proc.stderr!.on('data', (d) => {
+          err += d;
+          const m = /URL (\S+)/.exec(err);
+          if (m) resolve(m[1]);
+        });
+        proc.on('exit', (c) => reject(new Error(`server exited ${c}: ${err}`)));
+      });
+      const traceId = hex(16);
+      const res = await fetch(`${url}/v2/health/live`, { headers: { traceparent: `00-${traceId}-${hex(8)}-01` } });
+      assert.equal(res.status, 200);
+      const line = await eventually(async () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l))
+        .find((l) => l.msg === 'request completed' && l.trace_id === traceId), 'a request completed line with the trace id');
+      assert.match(line.span_id, /^[0-9a-f]{16}$/);
+    } finally {
+      proc.kill('SIGKILL');
+    }
+  });
 });

@@ -18,11 +18,14 @@ declare module 'fastify' {
 export function installTracing(app: FastifyInstance): void {
   if (!tracingEnabled()) return;
   app.decorateRequest('trace', null);
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
     const route = req.routeOptions.url ?? req.url;
     req.trace = startServerSpan(`${req.method} ${route}`, req.headers, {
       'http.request.method': req.method, 'http.route': route, 'url.path': req.url.split('?')[0],
     });
+    // Every later log line of the request (handler, "request completed") carries its trace.
+    const { traceId, spanId } = req.trace.span.spanContext();
+    req.log = reply.log = req.log.child({ trace_id: traceId, span_id: spanId });
   });
   // Callback style on purpose: the handler runs inside `done`, so inside the request's context.
   app.addHook('preHandler', (req, _reply, done) => {
