@@ -28,3 +28,12 @@ ensure_python_venv() {
     echo "$want" > "$stamp"
   fi
 }
+
+# The metrics test scrapes the server with a real Prometheus (Debian package), as CI does on a fresh machine.
+ensure_prometheus() {
+  command -v prometheus >/dev/null 2>&1 && return 0
+  echo "==> installing prometheus (apt-get)"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends prometheus
+}

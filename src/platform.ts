@@ -10,6 +10,8 @@ import { InferenceService } from './inference/index.ts';
 import { InferenceLogWriter, type LogWriterOptions } from './logs/writer.ts';
 import { AlertDispatcher, AssayScheduler, AssayService, type MonitoringOptions } from './monitoring/index.ts';
 import { PipelineService } from './pipelines/index.ts';
+import { Metrics } from './observability/metrics.ts';
+import { TraceObserver, tracingEnabled } from './observability/tracing.ts';
 import { ModelRegistry } from './registry/index.ts';
 import { type DB, openStore } from './store/index.ts';
 
@@ -30,6 +32,7 @@ export interface Platform {
   assays: AssayService;
   assayScheduler: AssayScheduler;
   access: AccessService;
+  metrics: Metrics;
   close(): Promise<void>;
 }
 
@@ -45,13 +48,17 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
   const registry = new ModelRegistry(db, artifacts);
   const pipelines = new PipelineService(db, registry);
   const deployments = new DeploymentService(db, pipelines, registry);
-  const logs = new InferenceLogWriter(db, opts.logs);
-  const inference = new InferenceService(deployments, logs);
+  const metrics = new Metrics();
+  const logs = new InferenceLogWriter(db, { ...opts.logs, metrics });
+  metrics.watch(deployments, () => logs.backlogRows);
+  const inference = new InferenceService(deployments, logs, tracingEnabled() ? [metrics, new TraceObserver()] : [metrics]);
   const clock = opts.assays?.now ?? Date.now;
   const allowPrivateWebhooks = opts.assays?.allowPrivateWebhooks ?? false;
   const assays = new AssayService(db, pipelines, logs, clock, allowPrivateWebhooks);
   const alerts = new AlertDispatcher(db, { ...opts.assays?.alerts, allowPrivateTargets: allowPrivateWebhooks }, clock);
+  alerts.metrics = metrics;
   const assayScheduler = new AssayScheduler(assays, alerts, opts.assays, clock);
+  assayScheduler.metrics = metrics;
   assays.onChange = () => assayScheduler.wake();
   // An archived workspace serves nothing: its pipelines are undeployed.
   const access = new AccessService(db, async (ws) => {
@@ -71,5 +78,5 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
     await close().catch(() => undefined);
     throw e;
   }
-  return { db, registry, pipelines, deployments, inference, logs, assays, assayScheduler, access, close };
+  return { db, registry, pipelines, deployments, inference, logs, assays, assayScheduler, access, metrics, close };
 }

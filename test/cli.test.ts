@@ -68,6 +68,55 @@ describe('bettong CLI', () => {
     assert.deepEqual(fromCsv.map((r: any) => r['out.label']), e.outputs.label.data);
   });
 
+  it('pipeline status shows the traffic of the last minute', async () => {
+    const st = await json('pipeline', 'status', 'd');
+    assert.equal(st.traffic.requests, 2);
+    assert.equal(st.traffic.errors, 0);
+    assert.match(await bettong('pipeline', 'status', 'd'), /last 60 s: 2 requests \([\d.]+\/s\), error rate 0\.0%, latency p50 [\d.]+ ms, p95 [\d.]+ ms, p99 [\d.]+ ms/);
+  });
+
+  it('completes commands, subcommands, options and their choices in bash and zsh', async () => {
+    const script = path.join(work, 'bettong.bash');
+    fs.writeFileSync(script, await bettong('completion', 'bash'));
+    const complete = async (...words: string[]) => (await exec('bash', ['-c',
+      'source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _bettong; echo "${COMPREPLY[*]}"', '_', script, 'bettong', ...words])).stdout.trim();
+    assert.equal(await complete('pipe'), 'pipeline');
+    assert.equal(await complete('pipeline', 'dep'), 'deploy');
+    assert.equal(await complete('--json', 'pipeline', 'status', '--w'), '--window');
+    assert.equal(await complete('logs', 'd', '--format', ''), 'json csv');
+    assert.equal(await complete('completion', ''), 'bash zsh');
+    assert.match(await complete(''), /^serve model pipeline .*completion$/);
+    const zsh = await bettong('completion', 'zsh');
+    assert.match(zsh, /^#compdef bettong\nautoload -U \+X bashcompinit && bashcompinit\n/);
+    await assert.rejects(bettong('completion', 'fish'), /Allowed choices are bash, zsh/);
+  });
+
+  it('shows progress for log export and large uploads on a terminal only, never with --json', async () => {
+    // `script` runs the command on a pseudo-terminal and records what it wrote there.
+    const onTty = async (...args: string[]) => {
+      const cmd = [process.execPath, BIN, '--url', server.url, ...args].map((a) => `'${a}'`).join(' ');
+      return (await exec('script', ['-qec', cmd, '/dev/null'], { maxBuffer: 16 * 1024 * 1024 })).stdout;
+    };
+    const file = path.join(work, 'tty.jsonl');
+    assert.match(await onTty('logs', 'd', '--export', file), /exporting logs: \d+ rows, [\d.]+ MiB/);
+    assert.match(await onTty('logs', 'd', '--export', file), /exported 10 rows/);
+    const json = await onTty('--json', 'logs', 'd', '--export', file);
+    assert.doesNotMatch(json, /exporting logs/);
+    assert.equal(JSON.parse(json.slice(json.indexOf('{'))).rows, 10);
+    const piped = await exec(process.execPath, [BIN, '--url', server.url, 'logs', 'd', '--export', file]);
+    assert.equal(piped.stderr, '');
+    assert.equal(piped.stdout.trim(), `exported 10 rows to ${file}`);
+
+    // A JavaScript step padded past the 1 MiB from which uploads show progress.
+    const big = path.join(work, 'big.mjs');
+    fs.writeFileSync(big, "export const signature = { inputs: [{ name: 'x', datatype: 'FP32', shape: [-1] }], outputs: [{ name: 'y', datatype: 'FP32', shape: [-1] }] };\n" +
+      'export function predict({ x }) { return { y: x }; }\n' + `// ${'0'.repeat(3 * 1024 * 1024)}\n`);
+    const up = await onTty('model', 'upload', 'big', big);
+    assert.match(up, /uploading big .* 100% of 3\.0 MiB/);
+    assert.match(up, /registered: model big version 1/);
+    assert.doesNotMatch(await onTty('--json', 'model', 'upload', 'big', big), /uploading/);
+  });
+
   it('reads logs as JSON and CSV and exports them to JSON Lines', async () => {
     await new Promise((r) => setTimeout(r, 300));
     assert.equal((await json('logs', 'd', '--limit', '3')).length, 3);

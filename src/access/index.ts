@@ -144,7 +144,7 @@ export class AccessService {
       fail('PERMISSION_DENIED', `token '${token.name}' is inference-only: it can call inference endpoints and nothing else`);
     }
     if (permission === 'account') return;
-    if (permission === 'admin') {
+    if (permission === 'admin' || permission === 'metrics') {
       if (!user.admin) fail('PERMISSION_DENIED', `this needs a platform admin; user '${user.name}' is not one`);
       if (token?.workspaceId != null) fail('PERMISSION_DENIED', `token '${token.name}' is limited to one workspace; admin actions need an unscoped token`);
       return;

@@ -21,9 +21,11 @@ export type WorkspacePermission =
 /**
  * What a route needs. Besides the workspace permissions: `public` (no token: health probes),
  * `authenticated` (any valid token, inference-only included), `account` (a full token: the
- * caller's own workspaces and tokens), `admin` (a platform admin's unscoped token: users).
+ * caller's own workspaces and tokens), `admin` (a platform admin's unscoped token: users),
+ * `metrics` (the platform-wide Prometheus endpoint: a platform admin's unscoped token, as for
+ * `admin`; a scraper without a token uses the loopback-only --metrics-port instead).
  */
-export type Permission = 'public' | 'authenticated' | 'account' | 'admin' | WorkspacePermission;
+export type Permission = 'public' | 'authenticated' | 'account' | 'admin' | 'metrics' | WorkspacePermission;
 
 const VIEWER: WorkspacePermission[] = ['workspace:read', 'model:read', 'pipeline:read', 'inference:read', 'logs:read', 'assay:read', 'member:read'];
 const EDITOR: WorkspacePermission[] = [...VIEWER, 'model:write', 'pipeline:write', 'deployment:write', 'infer', 'assay:write'];

@@ -8,6 +8,7 @@ import { logCommands } from './commands/logs.ts';
 import { assayCommands } from './commands/assays.ts';
 import { modelCommands } from './commands/models.ts';
 import { pipelineCommands } from './commands/pipelines.ts';
+import { completionCommand } from './completion.ts';
 import type { Cli } from './context.ts';
 import { serve } from './serve.ts';
 import { LOG_LEVELS } from '../server/logging.ts';
@@ -43,6 +44,7 @@ program.command('serve')
   .addOption(new Option('--rate-burst <n>', 'inference requests a token may make at once (default: the rate)').env('BETTONG_RATE_BURST'))
   .addOption(new Option('--log-level <level>', 'JSON log lines on stdout: one per request and gRPC call at info, failures at error').env('BETTONG_LOG_LEVEL').choices(LOG_LEVELS).default('info'))
   .option('--allow-private-webhooks', 'let assay alert webhooks reach private, loopback and link-local addresses (local setups)')
+  .addOption(new Option('--metrics-port <port>', 'also serve /metrics without a token on this port of 127.0.0.1').env('BETTONG_METRICS_PORT'))
   .action(serve);
 
 const cli: Cli = { client, print, asJson, int };
@@ -52,6 +54,7 @@ inferCommands(program, cli);
 logCommands(program, cli);
 assayCommands(program, cli);
 accessCommands(program, cli);
+completionCommand(program);
 
 try {
   await program.parseAsync();

@@ -6,6 +6,7 @@ import { startServer } from '../server/index.ts';
 import type { Platform } from '../platform.ts';
 import type { LogLevel } from '../server/logging.ts';
 import { DEFAULT_WORKSPACE_ID } from '../store/index.ts';
+import { tracingRequested } from '../observability/tracing.ts';
 
 const SAMPLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../testdata/models/digits_mlp.onnx');
 
@@ -20,7 +21,7 @@ async function deployDemo(p: Platform): Promise<void> {
 
 interface ServeOptions {
   dataDir: string; host: string; port: string; grpcPort?: string; bodyLimit: string; demo?: boolean;
-  auth?: boolean; rateLimit?: string; rateBurst?: string; allowPrivateWebhooks?: boolean; logLevel: LogLevel;
+  auth?: boolean; rateLimit?: string; rateBurst?: string; allowPrivateWebhooks?: boolean; logLevel: LogLevel; metricsPort?: string;
 }
 
 const positive = (what: string, v: string | undefined) => {
@@ -40,9 +41,14 @@ export async function serve(o: ServeOptions): Promise<void> {
   const auth = o.auth === true || /^(1|true|yes|on)$/i.test(process.env.BETTONG_AUTH ?? '');
   const port = portNumber('--port', o.port);
   const grpcPort = o.grpcPort !== undefined ? portNumber('--grpc-port', o.grpcPort) : port === 0 ? 0 : 8081;
+  // Only when OTEL_* settings ask for traces is the SDK loaded at all.
+  const tracing = tracingRequested() ? await import('../observability/tracing-sdk.ts') : undefined;
+  tracing?.startTracing();
   const perSecond = positive('--rate-limit', o.rateLimit);
+  const metricsPort = o.metricsPort === undefined ? undefined : Number(o.metricsPort);
+  if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) throw new Error(`--metrics-port must be a port number, got '${o.metricsPort}'`);
   const server = await startServer({
-    dataDir: path.resolve(o.dataDir), host: o.host, port, grpcPort, bodyLimit: Number(o.bodyLimit) * 1024 * 1024,
+    dataDir: path.resolve(o.dataDir), host: o.host, port, grpcPort, metricsPort, bodyLimit: Number(o.bodyLimit) * 1024 * 1024,
     auth, adminToken: process.env.BETTONG_ADMIN_TOKEN || undefined,
     ...(perSecond ? { rateLimit: { perSecond, burst: positive('--rate-burst', o.rateBurst) } } : {}),
     assays: { allowPrivateWebhooks: o.allowPrivateWebhooks === true }, logLevel: o.logLevel,
@@ -57,6 +63,8 @@ export async function serve(o: ServeOptions): Promise<void> {
   }
   console.log(`bettong listening on ${server.url} (data in ${path.resolve(o.dataDir)})`);
   console.log(auth ? 'auth on: every request needs Authorization: Bearer <token>' : 'local mode: requests without a token act as the admin (loopback only; --auth to require tokens)');
+  if (tracing) console.log(`tracing on: spans exported over OTLP to ${process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'the default endpoint'}`);
+  if (server.metricsUrl) console.log(`Prometheus metrics (no token, loopback only) on ${server.metricsUrl}`);
   if (server.grpcAddress) console.log(`OIP gRPC (inference.GRPCInferenceService) on ${server.grpcAddress}`);
   if (o.demo) {
     console.log(`sample pipeline "digits" deployed; try:\n  curl -s ${server.url}/v2/models/digits\n` +
@@ -66,6 +74,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   const stop = async (signal: string) => {
     console.log(`${signal}: draining requests and flushing inference logs`);
     await server.close();
+    await tracing?.stopTracing();
     process.exit(0);
   };
   process.once('SIGTERM', () => void stop('SIGTERM'));

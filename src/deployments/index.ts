@@ -197,6 +197,16 @@ export class DeploymentService {
     }
   }
 
+  /** Every running deployment (for metrics read at scrape time). */
+  running(): IterableIterator<LiveDeployment> {
+    return this.live.values();
+  }
+
+  /** The running deployment of a pipeline, if there is one; no lookups. */
+  runningOne(workspaceId: number, name: string): LiveDeployment | undefined {
+    return this.live.get(key(workspaceId, name));
+  }
+
   isReady(): boolean {
     return this.failures.size === 0;
   }

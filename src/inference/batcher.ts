@@ -14,7 +14,7 @@
 import type { Batch } from '../codecs/tensor.ts';
 import { concatRows, sliceRows } from '../codecs/tensor.ts';
 import { rowCount } from '../codecs/records.ts';
-import type { RunContext, RunResult, Runner, ShadowOutcome, StepTrace } from './runner.ts';
+import { type RunContext, type RunResult, type Runner, type RunnerLoad, type ShadowOutcome, type StepTrace, epochMs } from './runner.ts';
 
 export interface BatchingConfig {
   max_batch_size: number;
@@ -25,6 +25,7 @@ interface Pending {
   inputs: Batch;
   ctx: RunContext;
   rows: number;
+  joined: number;
   resolve: (r: RunResult) => void;
   reject: (e: unknown) => void;
 }
@@ -84,7 +85,7 @@ export class Batcher implements Runner {
         f = fresh;
         this.forming.set(key, f);
       }
-      f.items.push({ inputs, ctx, rows, resolve, reject });
+      f.items.push({ inputs, ctx, rows, joined: epochMs(), resolve, reject });
       f.rows += rows;
       if (f.rows >= max) this.flush(f);
     });
@@ -94,31 +95,41 @@ export class Batcher implements Runner {
   private async runChunked(inputs: Batch, ctx: RunContext, rows: number): Promise<RunResult> {
     const max = this.config.max_batch_size;
     const parts: Promise<RunResult>[] = [];
+    const sizes: number[] = [];
     for (let start = 0; start < rows; start += max) {
       const end = Math.min(rows, start + max);
+      sizes.push(end - start);
       parts.push(this.inner.run(inputs.map((t) => sliceRows(t, start, end)), ctx));
     }
-    return joinResults(await Promise.all(parts));
+    return { ...joinResults(await Promise.all(parts)), batch: { start: epochMs(), waitMs: 0, sizes } };
+  }
+
+  load(): RunnerLoad {
+    let queued = 0;
+    for (const f of this.forming.values()) queued += f.items.length;
+    return { ...this.inner.load(), queued };
   }
 
   private flush(f: Forming): void {
     clearTimeout(f.timer);
     if (this.forming.get(f.key) === f) this.forming.delete(f.key);
     const items = f.items;
+    const now = epochMs();
+    const timed = (it: Pending, sizes: number[]) => (r: RunResult) => it.resolve({ ...r, batch: { start: it.joined, waitMs: now - it.joined, sizes } });
     if (items.length === 1) {
-      this.inner.run(items[0].inputs, items[0].ctx).then(items[0].resolve, items[0].reject);
+      this.inner.run(items[0].inputs, items[0].ctx).then(timed(items[0], [items[0].rows]), items[0].reject);
       return;
     }
     const merged = items[0].inputs.map((t, k) => concatRows(items.map((it) => it.inputs[k])));
     this.inner.run(merged, items[0].ctx).then((result) => {
       let start = 0;
-      for (const it of items) {
-        it.resolve(sliceResult(result, start, start + it.rows));
+      items.forEach((it, i) => {
+        timed(it, i === 0 ? [f.rows] : [])({ ...sliceResult(result, start, start + it.rows), timings: result.timings });
         start += it.rows;
-      }
+      });
     }, () => {
       // Isolate the failure: each request alone, so only the faulty one fails.
-      for (const it of items) this.inner.run(it.inputs, it.ctx).then(it.resolve, it.reject);
+      for (const it of items) this.inner.run(it.inputs, it.ctx).then(timed(it, [it.rows]), it.reject);
     });
   }
 

@@ -9,7 +9,7 @@ import type { DeploymentService, LiveDeployment } from '../deployments/index.ts'
 import { fail } from '../errors/index.ts';
 import type { InferenceLogWriter, LogEntry } from '../logs/writer.ts';
 import { evaluate } from '../validations/index.ts';
-import type { StepTrace } from './runner.ts';
+import { type RunResult, type ShadowOutcome, type StepTrace, epochMs } from './runner.ts';
 import { checkInputs, checkOutputs } from './validate.ts';
 
 export interface InferOptions {
@@ -31,8 +31,22 @@ export interface InferResult {
   anomalies: string[][];
 }
 
+/** What the engine tells metrics and traces about each run (observability/). Called in the request's async context. */
+export interface InferenceObserver {
+  inferred(d: LiveDeployment, rows: number, computeMs: number, run: RunResult, anomalies: string[][]): void;
+  shadowsSettled(d: LiveDeployment, outcomes: ShadowOutcome[]): void;
+  /** The log entry was handed to the writer (epoch ms, duration). */
+  logged?(d: LiveDeployment, start: number, ms: number): void;
+}
+
 export class InferenceService {
-  constructor(private readonly deployments: DeploymentService, private readonly logs: InferenceLogWriter) {}
+  constructor(private readonly deployments: DeploymentService, private readonly logs: InferenceLogWriter, private readonly observers: InferenceObserver[] = []) {}
+
+  private log(d: LiveDeployment, entry: LogEntry): void {
+    const start = epochMs();
+    this.logs.append(entry);
+    for (const o of this.observers) o.logged?.(d, start, epochMs() - start);
+  }
 
   async infer(workspaceId: number, pipeline: string, inputs: Batch, opts: InferOptions = {}): Promise<InferResult> {
     const deployment = await this.deployments.get(workspaceId, pipeline);
@@ -50,15 +64,22 @@ export class InferenceService {
     const metadata = opts.metadata ?? {};
     const time = Date.now();
     const started = performance.now();
-    const { outputs, trace, shadows } = await deployment.runner.run(checked, { metadata });
+    const run = await deployment.runner.run(checked, { metadata });
+    const { outputs, trace, shadows } = run;
     const latencyMs = performance.now() - started;
-    const anomalies = deployment.rules.length ? evaluate(deployment.rules, checked, outputs, rowCount(checked)) : [];
+    const rows = rowCount(checked);
+    const anomalies = deployment.rules.length ? evaluate(deployment.rules, checked, outputs, rows) : [];
+    for (const o of this.observers) o.inferred(deployment, rows, latencyMs, run, anomalies);
     const entry: LogEntry = {
       workspaceId: deployment.workspaceId, pipelineId: deployment.pipelineId, pipelineVersion: version, time,
       requestId: opts.requestId, inputs: checked, outputs, trace, anomalies, latencyMs, metadata,
     };
-    if (shadows) void shadows.then((s) => this.logs.append({ ...entry, shadows: s }));
-    else this.logs.append(entry);
+    if (shadows) {
+      void shadows.then((s) => {
+        for (const o of this.observers) o.shadowsSettled(deployment, s);
+        this.log(deployment, { ...entry, shadows: s });
+      });
+    } else this.log(deployment, entry);
     const wanted = opts.outputs;
     return {
       deployment, time, inputs: checked, trace, anomalies,

@@ -21,7 +21,7 @@ try {
       return;
     }
     runner.run(m.inputs, m.ctx).then((r) => {
-      port.postMessage({ type: 'result', id: m.id, outputs: r.outputs, trace: r.trace, shadows: r.shadows !== null });
+      port.postMessage({ type: 'result', id: m.id, outputs: r.outputs, trace: r.trace, timings: r.timings, shadows: r.shadows !== null });
       if (r.shadows) void r.shadows.then((outcomes) => port.postMessage({ type: 'shadows', id: m.id, outcomes }));
     }, (e) => port.postMessage({ type: 'error', id: m.id, error: errorOf(e) }));
   });

@@ -8,9 +8,10 @@ import type { Batch } from '../codecs/tensor.ts';
 import { BettongError, type ErrorCode } from '../errors/index.ts';
 import type { PipelineVersion } from '../pipelines/index.ts';
 import type { Artifacts, LoadOptions } from './load.ts';
-import type { RunContext, RunResult, Runner, ShadowOutcome, StepTrace } from './runner.ts';
+import type { RunContext, RunResult, Runner, RunnerLoad, ShadowOutcome, StepTiming, StepTrace } from './runner.ts';
 
-const ENTRY = new URL('./replica-worker.mjs', import.meta.url);
+// From source the worker loads TypeScript through tsx; the built package (dist/) runs the compiled host.
+const ENTRY = import.meta.url.endsWith('.ts') ? new URL('./replica-worker.mjs', import.meta.url) : new URL('./replica-host.js', import.meta.url);
 
 interface InFlight {
   resolve: (r: RunResult) => void;
@@ -21,7 +22,7 @@ interface InFlight {
 type Reply =
   | { type: 'ready' } | { type: 'retired' }
   | { type: 'failed'; error: { code: ErrorCode; message: string } }
-  | { type: 'result'; id: number; outputs: Batch; trace: StepTrace[]; shadows: boolean }
+  | { type: 'result'; id: number; outputs: Batch; trace: StepTrace[]; timings?: StepTiming[]; shadows: boolean }
   | { type: 'shadows'; id: number; outcomes: ShadowOutcome[] }
   | { type: 'error'; id: number; error: { code: ErrorCode; message: string } };
 
@@ -53,7 +54,7 @@ class Replica {
           let shadows: Promise<ShadowOutcome[]> | null = null;
           if (m.shadows) shadows = new Promise((r) => (f.shadows = r));
           else this.inFlight.delete(m.id);
-          f.resolve({ outputs: m.outputs, trace: m.trace, shadows });
+          f.resolve({ outputs: m.outputs, trace: m.trace, timings: m.timings, shadows });
         }
       });
       worker.on('error', (e) => reject(e));
@@ -104,6 +105,10 @@ export class ReplicaPool implements Runner {
       best.inFlight.set(id, { resolve, reject });
       best.worker.postMessage({ type: 'run', id, inputs, ctx });
     });
+  }
+
+  load(): RunnerLoad {
+    return { queued: 0, inFlight: this.replicas.map((r) => r.inFlight.size) };
   }
 
   /** Stops a replica's thread as a crash would (for failure tests and operators). */

@@ -35,13 +35,47 @@ export interface ShadowOutcome {
   version: number;
   outputs?: Batch;
   error?: string;
+  /** When the challenger started (epoch ms) and how long it took: for metrics and traces. */
+  start?: number;
+  ms?: number;
 }
+
+/** One model call of a step: when it started (epoch ms, comparable across threads) and how long it took. */
+export interface StepTiming {
+  step: number;
+  model: string;
+  version: number;
+  rows: number;
+  start: number;
+  ms: number;
+}
+
+/** The batch a request rode in (behind a batcher). */
+export interface BatchTiming {
+  /** When the request joined the batch (epoch ms) and how long it waited for company. */
+  start: number;
+  waitMs: number;
+  /** Rows of each batch run this request accounts for (a batch is counted by its first request only). */
+  sizes: number[];
+}
+
+/** Milliseconds since the epoch with sub-millisecond precision, the same in every thread. */
+export const epochMs = (): number => performance.timeOrigin + performance.now();
 
 export interface RunResult {
   outputs: Batch;
   trace: StepTrace[];
   /** Challengers of shadow steps, settled after the answer; null when there are none. */
   shadows: Promise<ShadowOutcome[]> | null;
+  /** Each model call, in order. */
+  timings?: StepTiming[];
+  batch?: BatchTiming;
+}
+
+/** How busy a runner is: requests waiting for a batch, and requests running per replica. */
+export interface RunnerLoad {
+  queued: number;
+  inFlight: number[];
 }
 
 export interface RunContext {
@@ -54,6 +88,7 @@ export interface Runner {
   run(inputs: Batch, ctx?: RunContext): Promise<RunResult>;
   /** Releases the models once the requests already running have finished. */
   retire(): Promise<void>;
+  load(): RunnerLoad;
 }
 
 const answering = (step: number, m: ResolvedModel, arm?: number): AnsweringModel =>
@@ -82,12 +117,19 @@ export class PipelineRunner implements Runner {
     return this.models.get(m.model_version_id)!;
   }
 
-  private async predict(step: number, m: ResolvedModel, batch: Batch): Promise<Batch> {
+  private async predict(step: number, m: ResolvedModel, batch: Batch, timings: StepTiming[]): Promise<Batch> {
+    const start = epochMs();
     try {
       return await this.model(m).predict(batch);
     } catch (e) {
       throw inStep(step, m, e);
+    } finally {
+      timings.push({ step, model: m.model, version: m.model_version, rows: rowCount(batch), start, ms: epochMs() - start });
     }
+  }
+
+  load(): RunnerLoad {
+    return { queued: 0, inFlight: [this.inFlight] };
   }
 
   async run(inputs: Batch, ctx: RunContext = { metadata: {} }): Promise<RunResult> {
@@ -96,6 +138,7 @@ export class PipelineRunner implements Runner {
       let batch = inputs;
       const trace: StepTrace[] = [];
       const shadows: Promise<ShadowOutcome[]>[] = [];
+      const timings: StepTiming[] = [];
       for (const [i, step] of this.version.steps.entries()) {
         const n = i + 1;
         if (step.wiring) {
@@ -103,31 +146,32 @@ export class PipelineRunner implements Runner {
           batch = Object.entries(step.wiring).map(([input, output]) => ({ ...byName.get(output)!, name: input }));
         }
         if (step.kind === 'model') {
-          batch = await this.predict(n, step, batch);
+          batch = await this.predict(n, step, batch, timings);
           trace.push({ models: [answering(n, step)] });
         } else if (step.kind === 'ab') {
-          const r = await this.runAb(n, step, batch, ctx);
+          const r = await this.runAb(n, step, batch, ctx, timings);
           batch = r.outputs;
           trace.push(r.trace);
         } else {
           const feed = batch;
           // The champion is queued first, so challengers sharing this thread run after it.
-          const champion = this.predict(n, step.champion, feed);
+          const champion = this.predict(n, step.champion, feed, timings);
+          const start = epochMs();
           shadows.push(Promise.all(step.challengers.map((c) => withTimeout(this.model(c).predict(feed), this.shadowTimeoutMs, 'challenger')
-            .then((outputs): ShadowOutcome => ({ step: n, model: c.model, version: c.model_version, outputs }))
-            .catch((e): ShadowOutcome => ({ step: n, model: c.model, version: c.model_version, error: (e as Error).message })))));
+            .then((outputs): ShadowOutcome => ({ step: n, model: c.model, version: c.model_version, outputs, start, ms: epochMs() - start }))
+            .catch((e): ShadowOutcome => ({ step: n, model: c.model, version: c.model_version, error: (e as Error).message, start, ms: epochMs() - start })))));
           batch = await champion;
           trace.push({ models: [answering(n, step.champion)] });
         }
       }
-      return { outputs: batch, trace, shadows: shadows.length ? Promise.all(shadows).then((s) => s.flat()) : null };
+      return { outputs: batch, trace, timings, shadows: shadows.length ? Promise.all(shadows).then((s) => s.flat()) : null };
     } finally {
       if (--this.inFlight === 0 && this.idle) this.idle();
     }
   }
 
   /** Each row goes to one arm; rows of one arm run together, then take back their places. */
-  private async runAb(n: number, step: Extract<PipelineStep, { kind: 'ab' }>, batch: Batch, ctx: RunContext): Promise<{ outputs: Batch; trace: StepTrace }> {
+  private async runAb(n: number, step: Extract<PipelineStep, { kind: 'ab' }>, batch: Batch, ctx: RunContext, timings: StepTiming[]): Promise<{ outputs: Batch; trace: StepTrace }> {
     const rows = rowCount(batch);
     const keyValues = keyOf(step.key, batch, ctx, rows);
     const choose = armChooser(step);
@@ -136,11 +180,11 @@ export class PipelineRunner implements Runner {
     const models = step.arms.map((a, i) => answering(n, a, i));
     const used = [...new Set(rowArm)];
     if (used.length === 1) {
-      const outputs = await this.predict(n, step.arms[used[0]], batch);
+      const outputs = await this.predict(n, step.arms[used[0]], batch, timings);
       return { outputs, trace: { models, rowModel: rowArm } };
     }
     const groups = used.map((arm) => ({ arm, rows: Uint32Array.from({ length: rows }, (_, r) => r).filter((r) => rowArm[r] === arm) }));
-    const parts = await Promise.all(groups.map((g) => this.predict(n, step.arms[g.arm], batch.map((t) => takeRows(t, g.rows)))));
+    const parts = await Promise.all(groups.map((g) => this.predict(n, step.arms[g.arm], batch.map((t) => takeRows(t, g.rows)), timings)));
     const outputs: Tensor[] = parts[0].map((t) => {
       const shape = [rows, ...t.shape.slice(1)];
       return { name: t.name, datatype: t.datatype, shape, data: allocate(t.datatype, elementCount(shape)) };

@@ -28,9 +28,16 @@ export interface LogEntry {
   metadata: Record<string, unknown>;
 }
 
+/** What the writer tells metrics (observability/metrics.ts). */
+export interface LogWriterMetrics {
+  logFlushed(rows: number, ms: number): void;
+  logFlushFailed(): void;
+}
+
 export interface LogWriterOptions {
   flushIntervalMs?: number;
   flushRows?: number;
+  metrics?: LogWriterMetrics;
 }
 
 /** SQLite allows 32766 bound parameters per statement; 14 columns per row. */
@@ -102,8 +109,11 @@ export class InferenceLogWriter {
   /** On SQLite: one prepared statement in one transaction, the cheapest write per row. */
   private readonly insertAll?: (rows: Insertable<InferenceLogTable>[]) => void;
 
+  private readonly metrics?: LogWriterMetrics;
+
   constructor(private readonly db: DB, opts: LogWriterOptions = {}) {
     this.flushRows = opts.flushRows ?? 5000;
+    this.metrics = opts.metrics;
     const sqlite = sqliteOf(db);
     if (sqlite) {
       const cols = ['workspace_id', 'pipeline_id', 'pipeline_version', 'time', 'request_id', 'inputs', 'outputs', 'models', 'latency_ms', 'metadata', 'shadow', 'anomalies', 'anomaly_count'];
@@ -112,6 +122,11 @@ export class InferenceLogWriter {
     }
     this.timer = setInterval(() => void this.flush(), opts.flushIntervalMs ?? 100);
     this.timer.unref();
+  }
+
+  /** Rows accepted but not yet written. */
+  get backlogRows(): number {
+    return this.pendingRows;
   }
 
   append(entry: LogEntry): void {
@@ -131,6 +146,7 @@ export class InferenceLogWriter {
     const entries = this.pending;
     this.pending = [];
     this.pendingRows = 0;
+    const started = performance.now();
     const rows = entries.flatMap(toRows);
     try {
       if (this.insertAll) this.insertAll(rows);
@@ -142,7 +158,9 @@ export class InferenceLogWriter {
         });
       }
       this.written += rows.length;
+      this.metrics?.logFlushed(rows.length, performance.now() - started);
     } catch (e) {
+      this.metrics?.logFlushFailed();
       // Keep the entries for the next attempt rather than lose accepted inferences.
       this.pending = entries.concat(this.pending);
       this.pendingRows += rows.length;

@@ -20,6 +20,13 @@ export interface AlertOptions {
   allowPrivateTargets?: boolean;
 }
 
+export type DeliveryOutcome = 'delivered' | 'retried' | 'failed';
+
+/** What alert delivery tells metrics (observability/metrics.ts). */
+export interface DeliveryMetrics {
+  delivery(outcome: DeliveryOutcome): void;
+}
+
 class HttpStatusError extends Error {
   constructor(readonly status: number) {
     super(`webhook answered HTTP ${status}`);
@@ -33,6 +40,7 @@ export class AlertDispatcher {
   private readonly minTimeout: number;
   private readonly attemptTimeout: number;
   private readonly agent: Agent;
+  metrics?: DeliveryMetrics;
 
   constructor(private readonly db: DB, opts: AlertOptions = {}, private readonly now: () => number = Date.now) {
     this.retries = opts.retries ?? 5;
@@ -94,15 +102,18 @@ export class AlertDispatcher {
           if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) throw new AbortError(err);
           throw err;
         }
+        this.metrics?.delivery('delivered');
         await this.record(id, { status: 'delivered', attempts, http_status: res.status, last_error: null });
       }, {
         retries: this.retries, minTimeout: this.minTimeout, factor: 2, maxTimeout: 30_000, randomize: false, signal: this.abort.signal,
-        onFailedAttempt: async ({ error }) => {
+        onFailedAttempt: async ({ error, retriesLeft }) => {
+          if (retriesLeft > 0 && !(error instanceof AbortError)) this.metrics?.delivery('retried');
           await this.record(id, { attempts, http_status: error instanceof HttpStatusError ? error.status : null, last_error: error.message });
         },
       });
     } catch (e) {
       if (this.abort.signal.aborted) return; // stays pending; sent again on the next start
+      this.metrics?.delivery('failed');
       const err = e as Error & { originalError?: Error };
       const cause = err instanceof HttpStatusError ? err : err.originalError ?? err;
       await this.record(id, { status: 'failed', attempts, http_status: cause instanceof HttpStatusError ? cause.status : null, last_error: cause.message });

@@ -19,6 +19,11 @@ export interface SchedulerOptions {
   maxSleepMs?: number;
 }
 
+/** What the scheduler tells metrics (observability/metrics.ts). */
+export interface AssayMetrics {
+  assayRan(assayId: number, assay: string, status: string, score: number | null): void;
+}
+
 const RETRY_AFTER_ERROR_MS = 5000;
 
 export class AssayScheduler {
@@ -33,6 +38,7 @@ export class AssayScheduler {
   private readonly backoff = new Map<number, number>();
   /** Windows run since start (for tests and metrics). */
   runs = 0;
+  metrics?: AssayMetrics;
 
   constructor(
     private readonly assays: AssayService,
@@ -94,6 +100,7 @@ export class AssayScheduler {
             const out = await this.assays.runWindow(a.id, next);
             if (!out) break; // paused, deleted or already run meanwhile
             this.runs++;
+            this.metrics?.assayRan(a.id, out.result.assay, out.result.status, out.result.score);
             if (out.alert) await this.alerts.enqueue(a.id, out.result.id, out.alert.url, out.alert.payload);
           }
           this.backoff.delete(a.id);

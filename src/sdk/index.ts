@@ -4,6 +4,7 @@
  */
 import type { DeploymentConfig, DeploymentStatus, SwapRequest } from '../deployments/index.ts';
 import type { CompareGroup } from '../logs/compare.ts';
+import type { RecentSummary } from '../observability/recent.ts';
 import type { LogPage, LogQuery, LogRecord } from '../logs/query.ts';
 import type { PipelineSummary, PipelineVersion, StepSpec } from '../pipelines/index.ts';
 import type { ModelDetail, ModelSummary, ModelVersion } from '../registry/index.ts';
@@ -15,6 +16,7 @@ export type { AlertDelivery, AssayDefinition, AssayInfo, PreviewRequest, Preview
 import type { AuditRecord, Member, Role, TokenInfo, User, Workspace } from '../access/index.ts';
 export type { AuditRecord, Member, Role, TokenInfo, User, Workspace };
 
+export type { RecentSummary };
 export type { CompareGroup, DeploymentConfig, DeploymentStatus, LogPage, LogRecord, ModelDetail, ModelSummary, ModelVersion, PipelineSummary, PipelineVersion, StepSpec, SwapRequest };
 
 export const DEFAULT_URL = 'http://127.0.0.1:8080';
@@ -81,8 +83,9 @@ export class BettongClient {
     const init: RequestInit = { method, headers: { ...headers } };
     if (this.#token) (init.headers as Record<string, string>).authorization = `Bearer ${this.#token}`;
     if (this.workspace) (init.headers as Record<string, string>)['bettong-workspace'] = this.workspace;
-    if (body instanceof Uint8Array) {
+    if (body instanceof Uint8Array || body instanceof ReadableStream) {
       init.body = body as unknown as BodyInit;
+      if (body instanceof ReadableStream) Object.assign(init, { duplex: 'half' }); // a streamed request body (fetch requires it)
       (init.headers as Record<string, string>)['content-type'] ??= 'application/octet-stream';
     } else if (body !== undefined) {
       init.body = JSON.stringify(body);
@@ -109,10 +112,13 @@ export class BettongClient {
 
   // models
 
-  /** Registers an ONNX file, or a JavaScript/TypeScript step module with `{ runtime: 'js' }`. */
-  uploadModel(name: string, artifact: Uint8Array, opts: { runtime?: 'onnx' | 'js' } = {}): Promise<ModelVersion & { created: boolean }> {
+  /**
+   * Registers an ONNX file, or a JavaScript/TypeScript step module with `{ runtime: 'js' }`.
+   * `onProgress` is told how many bytes were handed to the connection so far.
+   */
+  uploadModel(name: string, artifact: Uint8Array, opts: { runtime?: 'onnx' | 'js'; onProgress?: (sent: number, total: number) => void } = {}): Promise<ModelVersion & { created: boolean }> {
     const q = opts.runtime ? `?runtime=${opts.runtime}` : '';
-    return this.json('POST', `/v1/models/${encodeURIComponent(name)}${q}`, artifact);
+    return this.json('POST', `/v1/models/${encodeURIComponent(name)}${q}`, opts.onProgress ? chunked(artifact, opts.onProgress) : artifact);
   }
 
   async listModels(): Promise<ModelSummary[]> {
@@ -162,6 +168,11 @@ export class BettongClient {
 
   deploymentStatus(name: string): Promise<DeploymentStatus> {
     return this.json('GET', `/v1/pipelines/${encodeURIComponent(name)}/deployment`);
+  }
+
+  /** A pipeline's recent traffic: requests per second, error rate, latency percentiles over the last `windowS` seconds. */
+  pipelineMetrics(name: string, windowS = 60): Promise<RecentSummary & { pipeline: string }> {
+    return this.json('GET', `/v1/pipelines/${encodeURIComponent(name)}/metrics?window=${windowS}`);
   }
 
   async listDeployments(): Promise<DeploymentStatus[]> {
@@ -350,4 +361,22 @@ export class BettongClient {
   async live(): Promise<boolean> {
     return ((await this.json<{ live: boolean }>('GET', '/v2/health/live')).live) === true;
   }
+}
+
+/** The bytes as a stream of 1 MiB chunks, reporting how many were read so far. */
+function chunked(bytes: Uint8Array, onProgress: (sent: number, total: number) => void): ReadableStream<Uint8Array> {
+  const CHUNK = 1024 * 1024;
+  let at = 0;
+  return new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (at >= bytes.length) {
+        controller.close();
+        return;
+      }
+      const next = Math.min(bytes.length, at + CHUNK);
+      controller.enqueue(bytes.subarray(at, next));
+      at = next;
+      onProgress(at, bytes.length);
+    },
+  });
 }

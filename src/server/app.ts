@@ -21,6 +21,8 @@ import { installOpenApi } from './openapi.ts';
 import { installNotFound } from './methods.ts';
 import { NAME_MAX_LENGTH } from '../registry/index.ts';
 import { clientError, frameworkError, sendError } from './errors.ts';
+import { installRequestMetrics, metricsRoutes } from './metrics.ts';
+import { installTracing } from './tracing.ts';
 
 export type { ServerState } from './dataplane.ts';
 
@@ -33,6 +35,7 @@ export interface ServerOptions extends AuthOptions, LogOptions {
 
 /** What REST and gRPC share: one data plane and one authorizer (so one rate-limit bucket per token). */
 export interface ServerCore {
+  platform: Platform;
   state: ServerState;
   dataplane: DataPlane;
   authorizer: Authorizer;
@@ -67,6 +70,9 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
   installRequestLog(app);
   // Before the routes, so every route gets it: who is calling, may they, in which workspace; audit.
   installAuth(app, platform.access, authorizer);
+  installRequestMetrics(app, platform);
+  installTracing(app);
+  await app.register(metricsRoutes(platform));
   await app.register(accessRoutes(platform));
   await app.register(modelRoutes(platform, opts.modelBodyLimit ?? 1024 * 1024 * 1024));
   await app.register(pipelineRoutes(platform));
@@ -75,5 +81,5 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
   await app.register(recordsRoutes(platform));
   await app.register(oipRoutes(dataplane));
   app.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () => app.swagger());
-  return { app, state, dataplane, authorizer };
+  return { app, platform, state, dataplane, authorizer };
 }

@@ -5,6 +5,8 @@ import type { MonitoringOptions } from '../monitoring/index.ts';
 import type { FastifyInstance } from 'fastify';
 import { buildServer, type ServerOptions, type ServerState } from './app.ts';
 import { type RunningGrpcServer, startGrpcServer } from './grpc/index.ts';
+import Fastify from 'fastify';
+import { metricsOnlyRoutes } from './metrics.ts';
 
 export interface StartOptions extends ServerOptions {
   dataDir: string;
@@ -13,6 +15,8 @@ export interface StartOptions extends ServerOptions {
   port?: number;
   /** OIP over gRPC on this port (0 picks a free one); no gRPC when absent. */
   grpcPort?: number;
+  /** Prometheus metrics alone, without a token, on this port of 127.0.0.1 (0 picks a free one). */
+  metricsPort?: number;
   logs?: LogWriterOptions;
   assays?: MonitoringOptions;
   /** The admin's API token (BETTONG_ADMIN_TOKEN); on a first start without it, one is generated. */
@@ -28,6 +32,8 @@ export interface RunningServer {
   /** host:port of the OIP gRPC endpoint, when it runs. */
   grpcAddress?: string;
   grpcPort?: number;
+  /** The loopback metrics endpoint's URL, when --metrics-port is given. */
+  metricsUrl?: string;
   /** Stops taking requests, finishes those in flight, flushes the inference log. */
   close(): Promise<void>;
 }
@@ -79,6 +85,14 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     for (const stop of started.reverse()) await stop().catch(() => undefined);
     throw e;
   }
+  let metricsApp: ReturnType<typeof Fastify> | undefined;
+  if (opts.metricsPort !== undefined) {
+    // Loopback only: there is no token check on this port.
+    metricsApp = Fastify({ logger: false });
+    await metricsApp.register(metricsOnlyRoutes(platform));
+    await metricsApp.listen({ host: '127.0.0.1', port: opts.metricsPort });
+  }
+  const metricsAddress = metricsApp?.server.address();
   let closing: Promise<void> | undefined;
   return {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
@@ -86,10 +100,11 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     platform,
     ...(adminToken ? { adminToken } : {}),
     ...(grpc ? { grpcAddress: grpc.address, grpcPort: grpc.port } : {}),
+    ...(metricsAddress && typeof metricsAddress === 'object' ? { metricsUrl: `http://127.0.0.1:${metricsAddress.port}/metrics` } : {}),
     close() {
       closing ??= (async () => {
         state.shuttingDown = true;
-        await Promise.all([app.close(), grpc?.close()]);
+        await Promise.all([app.close(), grpc?.close(), metricsApp?.close()]);
         await platform.close();
       })();
       return closing;

@@ -25,6 +25,7 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'logs', description: 'Inference logs' },
         { name: 'assays', description: 'Drift monitoring: assays, their results and alerts' },
         { name: 'access', description: 'Workspaces, users, members, API tokens and the audit log' },
+        { name: 'metrics', description: 'Prometheus metrics and recent pipeline traffic' },
       ],
       components: {
         securitySchemes: {

@@ -6,6 +6,7 @@ import { csv } from '../format.ts';
 import { parseSince } from '../context.ts';
 import { type Command, Option } from 'commander';
 import type { Cli } from '../context.ts';
+import { mib, progress } from '../progress.ts';
 
 export function logCommands(program: Command, { client, print, asJson, int }: Cli): void {
   program.command('logs <pipeline>').description('read a pipeline\'s inference logs (newest first unless --since is given)')
@@ -19,8 +20,22 @@ export function logCommands(program: Command, { client, print, asJson, int }: Cl
       const range = { start: o.since ? parseSince(o.since) : undefined, end: o.until };
       if (o.export) {
         const stream = await client().exportLogs(name, range);
-        await stream.pipeTo(Writable.toWeb(fs.createWriteStream(o.export)) as WritableStream<Uint8Array>);
-        const rows = fs.readFileSync(o.export, 'utf8').split('\n').filter(Boolean).length;
+        const bar = progress(asJson(), 'exporting logs: {value} rows, {mib} MiB', 0, { mib: mib(0) });
+        let rows = 0;
+        let bytes = 0;
+        const counted = stream.pipeThrough(new TransformStream<Uint8Array, Uint8Array>({
+          transform(chunk, out) {
+            for (const b of chunk) if (b === 10) rows++; // JSON Lines: one row per line
+            bytes += chunk.length;
+            bar.update(rows, { mib: mib(bytes) });
+            out.enqueue(chunk);
+          },
+        }));
+        try {
+          await counted.pipeTo(Writable.toWeb(fs.createWriteStream(o.export)) as WritableStream<Uint8Array>);
+        } finally {
+          bar.stop();
+        }
         print({ file: path.resolve(o.export), rows }, () => `exported ${rows} rows to ${o.export}`);
         return;
       }

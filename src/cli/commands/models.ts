@@ -3,15 +3,26 @@ import fs from 'node:fs';
 import { table } from '../format.ts';
 import type { Command } from 'commander';
 import type { Cli } from '../context.ts';
+import { mib, progress } from '../progress.ts';
 
-export function modelCommands(program: Command, { client, print, int }: Cli): void {
+/** Uploads smaller than this finish before a progress bar would be read. */
+const PROGRESS_FROM_BYTES = 1024 * 1024;
+
+export function modelCommands(program: Command, { client, print, int, asJson }: Cli): void {
   const model = program.command('model').description('register and inspect models');
   model.command('upload <name> <file>')
     .description('upload an ONNX file, or a JavaScript/TypeScript step module, as a new model version')
     .option('--runtime <runtime>', 'onnx or js (default: js for .js/.mjs/.ts files, else onnx)')
     .action(async (name: string, file: string, o: { runtime?: 'onnx' | 'js' }) => {
     const runtime = o.runtime ?? (/\.(m?js|ts|mts)$/i.test(file) ? 'js' : 'onnx');
-    const v = await client().uploadModel(name, fs.readFileSync(file), { runtime });
+    const bytes = fs.readFileSync(file);
+    const bar = bytes.length >= PROGRESS_FROM_BYTES ? progress(asJson(), `uploading ${name} {bar} {percentage}% of ${mib(bytes.length)} MiB`, bytes.length) : undefined;
+    let v;
+    try {
+      v = await client().uploadModel(name, bytes, { runtime, ...(bar ? { onProgress: (sent: number) => bar.update(sent) } : {}) });
+    } finally {
+      bar?.stop();
+    }
     print(v, () => `${v.created ? 'registered' : 'already registered'}: model ${v.model} version ${v.version} (sha256 ${v.sha256.slice(0, 12)})\n` +
       table([...v.signature.inputs.map((s) => ({ kind: 'input', ...s })), ...v.signature.outputs.map((s) => ({ kind: 'output', ...s }))]));
   });

@@ -124,8 +124,17 @@ Steps run in the order the options are given:
     const s = await client().undeploy(name);
     print(s, () => `pipeline ${s.pipeline}: ${s.status}`);
   });
-  pipeline.command('status <name>').description('deployment status of a pipeline').action(async (name: string) => {
-    const s = await client().deploymentStatus(name);
-    print(s, () => table([{ pipeline: s.pipeline, version: s.pipeline_version, status: s.status, replicas: s.config?.replicas, threads: s.config?.threads, error: s.error, updated_at: s.updated_at }]));
-  });
+  pipeline.command('status <name>').description('deployment status of a pipeline and its traffic over the last minute')
+    .option('--window <seconds>', 'how far back the traffic figures look (at most 300)', '60')
+    .action(async (name: string, o: { window: string }) => {
+      const c = client();
+      const [s, m] = await Promise.all([c.deploymentStatus(name), c.pipelineMetrics(name, Number(o.window))]);
+      const { pipeline: _, ...traffic } = m;
+      const ms = (x: number | null) => (x === null ? '-' : `${x} ms`);
+      print({ ...s, traffic }, () => [
+        table([{ pipeline: s.pipeline, version: s.pipeline_version, status: s.status, replicas: s.config?.replicas, threads: s.config?.threads, error: s.error, updated_at: s.updated_at }]),
+        `last ${m.window_s} s: ${m.requests} requests (${m.requests_per_s}/s), error rate ${(m.error_rate * 100).toFixed(1)}%, ` +
+          `latency p50 ${ms(m.latency_ms.p50)}, p95 ${ms(m.latency_ms.p95)}, p99 ${ms(m.latency_ms.p99)}`,
+      ].join('\n'));
+    });
 }

@@ -18,6 +18,8 @@ import type { ServerCore } from '../app.ts';
 import { WORKSPACE_HEADER } from '../auth.ts';
 import { logGrpcCall } from '../logging.ts';
 import { type CallContext, type OipGrpcHandlers, PERMISSIONS, oipGrpcHandlers } from './service.ts';
+import { observeGrpcInfer } from '../metrics.ts';
+import { tracedGrpc } from '../tracing.ts';
 
 export const PROTO_PATH = path.join(path.dirname(fileURLToPath(import.meta.url)), 'oip.proto');
 
@@ -67,7 +69,7 @@ function metadataValue(md: grpc.Metadata, key: string): string | undefined {
 }
 
 /** Authorizes the call as its REST route would, runs the handler in the granted workspace, logs one line. */
-function unary(core: ServerCore, name: keyof OipGrpcHandlers, handler: (req: any, ctx: CallContext) => Promise<unknown>, log: FastifyBaseLogger): grpc.handleUnaryCall<any, any> {
+function unary(core: ServerCore, name: keyof OipGrpcHandlers, handler: (req: any, ctx: CallContext, metadata: Record<string, unknown>) => Promise<unknown>, log: FastifyBaseLogger): grpc.handleUnaryCall<any, any> {
   return (call, callback) => {
     const startedAt = performance.now();
     let grant: Grant | null = null;
@@ -82,7 +84,7 @@ function unary(core: ServerCore, name: keyof OipGrpcHandlers, handler: (req: any
           return grant?.workspace?.id ?? fail('INTERNAL', `gRPC ${name} declares no workspace permission`);
         },
       };
-      return handler(call.request, ctx);
+      return handler(call.request, ctx, call.metadata.getMap());
     })().then((res) => {
       callback(null, res);
       done('OK');
@@ -103,7 +105,8 @@ export async function startGrpcServer(core: ServerCore, opts: GrpcServerOptions)
   const service = ((loadOipProto().inference as grpc.GrpcObject).GRPCInferenceService as grpc.ServiceClientConstructor).service;
   const impl: grpc.UntypedServiceImplementation = {};
   for (const name of Object.keys(handlers) as (keyof OipGrpcHandlers)[]) {
-    impl[name] = unary(core, name, handlers[name] as (r: unknown, ctx: CallContext) => Promise<unknown>, opts.log);
+    const handler = handlers[name] as (r: unknown, ctx: CallContext) => Promise<unknown>;
+    impl[name] = unary(core, name, tracedGrpc(name, name === 'ModelInfer' ? observeGrpcInfer(core.platform, handler) : handler), opts.log);
   }
   server.addService(service, impl);
 
