@@ -1,0 +1,208 @@
+/**
+ * Issue 13's targets in one run, each printed PASS/MISS beside its baseline from the same run:
+ *
+ *   1. tail      - Bettong at concurrency 32, batch 1 (OIP JSON, digits MLP): p99 <= 4x p50; logging
+ *                  on vs the benchmark-only logging-off switch (BETTONG_BENCH_LOGS_OFF=1): throughput
+ *                  within 10%, p99 within 25%.
+ *   2. ceiling   - Bettong's throughput >= 0.8x a bare fastify server answering a fixed copy of
+ *                  Bettong's answer (bench/ceiling.ts), both driven by wrk (a C load generator that
+ *                  runs faster than the ceiling; checked: wrk's own req/s on the ceiling is printed).
+ *   3. ingest    - the records route with 1,000-row requests: rows/s logged (>= 300,000), every row
+ *                  accounted for in the log afterwards.
+ *   4. assay     - bench/assay.ts (run separately: `npm run bench:assay`) compares with numpy.
+ *
+ *   npm run bench   (BENCH_SECONDS=8, BENCH_CONCURRENCY=32; BENCH_CPU_PROF=<dir> profiles the server)
+ *
+ * The box is shared: the load average is printed with every figure.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const BENCH = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.resolve(BENCH, '..');
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
+const CONC = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const INGEST_SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 6);
+const CPU_PROF = process.env.BENCH_CPU_PROF;
+const ONLY = process.env.BENCH_ONLY?.split(',');
+/** The checkout whose server is measured (another worktree gives a before/after in one run). */
+const SERVER_ROOT = path.resolve(process.env.BENCH_SERVER_ROOT ?? ROOT);
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+const load = () => os.loadavg()[0].toFixed(2);
+
+const children = new Set<ChildProcess>();
+for (const s of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(s, () => { for (const c of children) c.kill('SIGTERM'); process.exit(130); });
+}
+
+/** Starts a Node child; resolves with the first group of `pattern` once its stdout shows it. */
+function startNode(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.add(child);
+  child.once('exit', () => children.delete(child));
+  let out = '';
+  return new Promise((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => { out += d; });
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d;
+      const m = pattern.exec(out);
+      if (m) resolve({ child, url: m[1] });
+    });
+    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code}):\n${out}`)));
+  });
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  const t = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  await exited;
+  clearTimeout(t);
+}
+
+function run(cmd: string, args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => { out += d; });
+    c.stderr.on('data', (d: Buffer) => { out += d; });
+    c.once('error', reject);
+    c.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} failed (${code}):\n${out}`))));
+  });
+}
+
+interface Load { rps: number; p50: number; p99: number; non2xx: number; load: string }
+
+/** wrk with a POST body; latency percentiles from its --latency distribution (ms). */
+async function wrk(url: string, body: string, conc: number, seconds: number): Promise<Load> {
+  const script = path.join(os.tmpdir(), `bettong-wrk-${process.pid}.lua`);
+  fs.writeFileSync(script, `wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\nwrk.body = ${JSON.stringify(body)}\n`
+    + 'done = function(summary, latency, requests)\n  io.write(string.format("P50 %f\\nP99 %f\\nNON2XX %d\\n", latency:percentile(50), latency:percentile(99), summary.errors.status))\nend\n');
+  await run('wrk', ['-t', '1', '-c', String(conc), '-d', '1s', '-s', script, url]); // warm-up
+  const out = await run('wrk', ['-t', '1', '-c', String(conc), '-d', `${seconds}s`, '--latency', '-s', script, url]);
+  const num = (re: RegExp) => Number(re.exec(out)?.[1] ?? NaN);
+  return {
+    rps: num(/Requests\/sec:\s+([\d.]+)/), p50: num(/P50 ([\d.]+)/) / 1000, p99: num(/P99 ([\d.]+)/) / 1000,
+    non2xx: num(/NON2XX (\d+)/), load: load(),
+  };
+}
+
+async function http(base: string, method: string, p: string, body?: BodyInit, type = 'application/json'): Promise<string> {
+  const r = await fetch(`${base}${p}`, { method, body, headers: body ? { 'content-type': type } : {} });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${p}: ${r.status} ${text}`);
+  return text;
+}
+
+const expected = JSON.parse(fs.readFileSync(path.join(ROOT, 'testdata/models/digits_mlp.expected.json'), 'utf8'));
+const row: number[] = expected.inputs.input.data.slice(0, 64);
+const oipBody = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: row }] });
+
+async function startBettong(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; base: string; dataDir: string }> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bettong-speed-'));
+  const prof = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
+  const { child, url } = await startNode([...prof, path.join(SERVER_ROOT, 'bin/bettong.mjs'), 'serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', '0'], env, /bettong listening on (http:\/\/\S+)/);
+  await http(url, 'POST', '/v1/models/digits_mlp', fs.readFileSync(path.join(ROOT, 'testdata/models/digits_mlp.onnx')), 'application/octet-stream');
+  await http(url, 'POST', '/v1/pipelines', JSON.stringify({ name: 'digits', steps: [{ model: 'digits_mlp' }] }));
+  await http(url, 'POST', '/v1/pipelines/digits/deploy', JSON.stringify({ replicas: 0 }));
+  return { child, base: url, dataDir };
+}
+
+const results: { target: string; figure: string; baseline: string; pass: boolean }[] = [];
+const fmt = (l: Load) => `${l.rps.toFixed(0)} req/s, p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms (load ${l.load})`;
+
+async function serving(): Promise<void> {
+  log(`serving: wrk, ${CONC} connections, ${SECONDS}s per point, batch 1 OIP JSON (digits MLP)`);
+  const measured: Record<string, Load> = {};
+  let answer = '';
+  for (const [name, env] of [['logging on', {}], ['logging off', { BETTONG_BENCH_LOGS_OFF: '1' }]] as const) {
+    const s = await startBettong(env);
+    try {
+      answer = await http(s.base, 'POST', '/v2/models/digits/infer', oipBody);
+      measured[name] = await wrk(`${s.base}/v2/models/digits/infer`, oipBody, CONC, SECONDS);
+      log(`  bettong ${name}: ${fmt(measured[name])}`);
+    } finally {
+      await stop(s.child);
+      fs.rmSync(s.dataDir, { recursive: true, force: true });
+    }
+  }
+  const ceiling = await startNode(['--import', 'tsx', 'bench/ceiling.ts'], { BENCH_CEILING_BODIES: JSON.stringify({ digits: answer }) }, /ceiling listening on (http:\/\/\S+)/);
+  try {
+    measured.ceiling = await wrk(`${ceiling.url}/v2/models/digits/infer`, oipBody, CONC, SECONDS);
+    log(`  bare fastify ceiling: ${fmt(measured.ceiling)}`);
+  } finally {
+    await stop(ceiling.child);
+  }
+  const on = measured['logging on'];
+  const off = measured['logging off'];
+  const c = measured.ceiling;
+  if (on.non2xx || off.non2xx || c.non2xx) throw new Error('non-2xx answers under load');
+  results.push(
+    { target: '1a p99 <= 4x p50 (c=32, logging on)', figure: `p99/p50 ${(on.p99 / on.p50).toFixed(2)}`, baseline: `p50 ${on.p50.toFixed(2)} ms, p99 ${on.p99.toFixed(2)} ms`, pass: on.p99 <= 4 * on.p50 },
+    { target: '1b logging on/off throughput >= 0.90', figure: (on.rps / off.rps).toFixed(2), baseline: `off: ${fmt(off)}`, pass: on.rps >= 0.9 * off.rps },
+    { target: '1c logging on/off p99 <= 1.25', figure: (on.p99 / off.p99).toFixed(2), baseline: `off p99 ${off.p99.toFixed(2)} ms`, pass: on.p99 <= 1.25 * off.p99 },
+    { target: '2 throughput >= 0.8x bare fastify ceiling (wrk)', figure: (on.rps / c.rps).toFixed(2), baseline: `ceiling: ${fmt(c)}`, pass: on.rps >= 0.8 * c.rps },
+  );
+}
+
+/** Records route, 1,000-row requests from a few concurrent clients; then every row must be in the log. */
+async function ingest(): Promise<void> {
+  const ROWS = 1000;
+  log(`ingest: records route, ${ROWS}-row requests, 4 clients, ${INGEST_SECONDS}s`);
+  const s = await startBettong({});
+  try {
+    const records = Array.from({ length: ROWS }, (_, i) => ({ input: row.map((x, j) => (j === 0 ? i : x)) }));
+    const body = JSON.stringify(records);
+    const url = `${s.base}/v1/pipelines/digits/infer`;
+    const post = async () => {
+      const r = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
+      if (!r.ok) throw new Error(`records: ${r.status} ${await r.text()}`);
+      await r.arrayBuffer();
+    };
+    await post();
+    const t0 = performance.now();
+    let sent = ROWS;
+    const until = t0 + INGEST_SECONDS * 1000;
+    await Promise.all(Array.from({ length: 4 }, async () => {
+      while (performance.now() < until) { await post(); sent += ROWS; }
+    }));
+    const answered = (sent - ROWS) / ((performance.now() - t0) / 1000);
+    // Count what the log holds: paging with the largest page (the API a user reads with).
+    const t1 = performance.now();
+    let logged = 0;
+    let cursor: string | undefined;
+    do {
+      const page = JSON.parse(await http(s.base, 'GET', `/v1/pipelines/digits/logs?limit=10000${cursor ? `&cursor=${cursor}` : ''}`));
+      logged += page.records.length;
+      cursor = page.next_cursor ?? undefined;
+    } while (cursor);
+    const flushed = (performance.now() - t0) / 1000;
+    const paging = logged / ((performance.now() - t1) / 1000);
+    log(`  answered ${answered.toFixed(0)} rows/s; ${logged} of ${sent} rows in the log; read back by paging at ${paging.toFixed(0)} rows/s (load ${load()})`);
+    const sustained = logged / flushed;
+    results.push({
+      target: '3a ingest >= 300,000 rows/s, nothing lost', figure: `${answered.toFixed(0)} rows/s answered, ${logged}/${sent} logged`,
+      baseline: `${sustained.toFixed(0)} rows/s incl. read-back`, pass: answered >= 300_000 && logged === sent,
+    });
+  } finally {
+    await stop(s.child);
+    fs.rmSync(s.dataDir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  log(`bench/speed.ts on ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  log(`load generator: ${(await run("wrk", ["-v"]).catch((e) => String(e))).split("\n").find((l) => l.includes("wrk")) ?? "wrk"}`);
+  if (!ONLY || ONLY.includes('serving')) await serving();
+  if (!ONLY || ONLY.includes('ingest')) await ingest();
+  const w = Math.max(...results.map((r) => r.target.length));
+  console.log('\n| target | figure | same-run baseline | result |\n|---|---|---|---|');
+  for (const r of results) console.log(`| ${r.target.padEnd(w)} | ${r.figure} | ${r.baseline} | ${r.pass ? 'PASS' : 'MISS'} |`);
+}
+
+await main();
