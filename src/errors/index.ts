@@ -58,6 +58,7 @@ export const ErrorCodes = {
   RATE_LIMITED: 'RATE_LIMITED',
   // server side
   INFERENCE_FAILED: 'INFERENCE_FAILED',
+  LOG_STORE_UNAVAILABLE: 'LOG_STORE_UNAVAILABLE',
   INTERNAL: 'INTERNAL',
 } as const;
 
@@ -112,6 +113,7 @@ export const httpStatus: Record<ErrorCode, number> = {
   TOKEN_EXISTS: 409,
   RATE_LIMITED: 429,
   INFERENCE_FAILED: 500,
+  LOG_STORE_UNAVAILABLE: 503,
   INTERNAL: 500,
 };
 
@@ -171,6 +173,7 @@ export const grpcStatus: Record<ErrorCode, number> = {
   TOKEN_EXISTS: GrpcCode.ALREADY_EXISTS,
   RATE_LIMITED: GrpcCode.RESOURCE_EXHAUSTED,
   INFERENCE_FAILED: GrpcCode.INTERNAL,
+  LOG_STORE_UNAVAILABLE: GrpcCode.UNAVAILABLE,
   INTERNAL: GrpcCode.INTERNAL,
 };
 

@@ -34,7 +34,7 @@ export function oipGrpcHandlers(p: Platform, state: ServerState): OipGrpcHandler
       return { live: !state.shuttingDown };
     },
     async ServerReady() {
-      return { ready: !state.shuttingDown && p.deployments.isReady() };
+      return { ready: !state.shuttingDown && p.deployments.isReady() && p.logs.accepting };
     },
     async ServerMetadata() {
       // binary_tensor_data is an HTTP extension; over gRPC raw contents are the protocol itself.

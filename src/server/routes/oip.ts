@@ -43,7 +43,8 @@ export const oipRoutes = (p: Platform, state: ServerState) => async (app: Fastif
     reply.status(state.shuttingDown ? 503 : 200).send({ live: !state.shuttingDown }));
 
   app.get('/v2/health/ready', { config: { permission: 'public' }, schema: { tags: ['inference'], summary: 'OIP server ready' } }, async (_req, reply) => {
-    const ready = !state.shuttingDown && p.deployments.isReady();
+    // Not ready while the inference log cannot keep what it is given (issue 10): inference is refused then.
+    const ready = !state.shuttingDown && p.deployments.isReady() && p.logs.accepting;
     return reply.status(ready ? 200 : 503).send({ ready });
   });
 

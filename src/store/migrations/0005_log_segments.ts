@@ -40,9 +40,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     const rows = (await sql<OldRow>`SELECT * FROM inference_logs WHERE id > ${last} ORDER BY id LIMIT ${CHUNK}`.execute(db)).rows;
     if (rows.length === 0) break;
     last = rows[rows.length - 1].id;
+    // A segment holds rows of one pipeline version with the same columns (shadows present or not).
+    const layout = (r: OldRow) => JSON.stringify([r.pipeline_id, r.pipeline_version, Object.keys(JSON.parse(r.inputs)), Object.keys(JSON.parse(r.outputs)),
+      Object.entries(JSON.parse(r.shadow) as Record<string, object>).map(([m, o]) => [m, Object.keys(o)])]);
     let run: OldRow[] = [];
     for (const r of rows) {
-      if (run.length && (run[0].pipeline_id !== r.pipeline_id || run[0].pipeline_version !== r.pipeline_version)) { await writeSegment(db, run); run = []; }
+      if (run.length && layout(run[0]) !== layout(r)) { await writeSegment(db, run); run = []; }
       run.push(r);
     }
     if (run.length) await writeSegment(db, run);
