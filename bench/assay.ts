@@ -170,6 +170,11 @@ async function main(): Promise<void> {
       const col = resolveColumn(versions, 'out.probabilities', [1]);
       const p = await platform.assays.preview(DEFAULT_WORKSPACE_ID, def('psi'));
       const times: number[] = [];
+      // Memory the window pass adds (sampled): bounded by a batch of segments, whatever the row count.
+      global.gc?.();
+      const rss0 = process.memoryUsage().rss;
+      let rssMax = rss0;
+      const sampler = setInterval(() => { rssMax = Math.max(rssMax, process.memoryUsage().rss); }, 5);
       for (let r = 0; r < REPEAT; r++) {
         const start = performance.now();
         const w = await numericWindow(platform.db, pipelineId, col, p.baseline.edges!, t0 + nBase, t0 + ROWS);
@@ -177,8 +182,9 @@ async function main(): Promise<void> {
         timed.window = { s: 0, score: psi(p.baseline.proportions, pw).score };
         times.push((performance.now() - start) / 1000);
       }
+      clearInterval(sampler);
       timed.window.s = median(times);
-      log(`bettong window only: ${times.map((t) => t.toFixed(3)).join(', ')} s`);
+      log(`bettong window only: ${times.map((t) => t.toFixed(3)).join(', ')} s; RSS grew by at most ${((rssMax - rss0) / 2 ** 20).toFixed(0)} MiB while binning ${(ROWS - nBase).toLocaleString('en')} rows`);
     }
     // The export for numpy: the same values, read back out of the store once.
     const versions = await platform.pipelines.versions(DEFAULT_WORKSPACE_ID, 'bc');

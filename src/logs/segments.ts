@@ -74,6 +74,7 @@ export function buildSegments(entries: LogEntry[]): SegmentDraft[] {
   const sorted = [...entries].sort((a, b) => a.time - b.time);
   for (const e of sorted) {
     const n = rowCount(e.inputs);
+    if (n === 0) continue; // an empty batch logs no rows
     const cols = entryColumns(e, n);
     const key = `${e.workspaceId}|${e.pipelineId}|${e.pipelineVersion}|${JSON.stringify(cols.map((c) => c.spec))}`;
     let g = groups.get(key);
