@@ -5,8 +5,10 @@
  * whatever its row count; reading one column (an assay) is a blob view, with nothing parsed.
  * See src/logs/README.md for the layout and its PostgreSQL mapping.
  */
-import { type DataType, type Tensor, type TensorData, bytesPerElement, elementCount, nest, toJsonData } from '../codecs/tensor.ts';
+import { float16BitsToNumber } from '../codecs/float16.ts';
+import { type DataType, type Tensor, type TensorData, bytesPerElement, elementCount, nest } from '../codecs/tensor.ts';
 import { rowCount, rowValues } from '../codecs/records.ts';
+import type { AnsweringModel } from '../inference/runner.ts';
 import type { LogEntry } from './entry.ts';
 
 /** How one column of a segment is stored. `shape` is one row's shape (the batch dimension left out). */
@@ -64,6 +66,13 @@ function modelsOfRow(e: LogEntry, i: number): unknown[] {
   return e.trace.map((t) => t.models[t.rowModel ? t.rowModel[i] : 0]);
 }
 
+/** A dedupe key for a list of answering models: cheaper than JSON for the one-per-request case. */
+const modelsKey = (models: unknown[]) =>
+  models.map((m) => { const a = m as AnsweringModel; return `${a.step}/${a.name}/${a.version}/${a.sha256}/${a.arm}`; }).join('|');
+
+/** A layout key: column names, encodings, datatypes and per-row shapes. */
+const layoutKey = (cols: EntryColumn[]) => cols.map((c) => `${c.spec.name}:${c.spec.encoding}:${c.spec.datatype}:${c.spec.shape}`).join(',');
+
 /**
  * Groups entries into segments: same pipeline version and the same column layout. Entries are
  * sorted by time first, so a segment's rows are in time order. Typed columns are concatenated
@@ -71,12 +80,13 @@ function modelsOfRow(e: LogEntry, i: number): unknown[] {
  */
 export function buildSegments(entries: LogEntry[]): SegmentDraft[] {
   const groups = new Map<string, { entries: LogEntry[]; cols: EntryColumn[][]; rows: number[] }>();
-  const sorted = [...entries].sort((a, b) => a.time - b.time);
+  // Usually appended in time order already; a slow shadow's entry arrives late.
+  const sorted = entries.every((e, i) => i === 0 || entries[i - 1].time <= e.time) ? entries : [...entries].sort((a, b) => a.time - b.time);
   for (const e of sorted) {
     const n = rowCount(e.inputs);
     if (n === 0) continue; // an empty batch logs no rows
     const cols = entryColumns(e, n);
-    const key = `${e.workspaceId}|${e.pipelineId}|${e.pipelineVersion}|${JSON.stringify(cols.map((c) => c.spec))}`;
+    const key = `${e.workspaceId}|${e.pipelineId}|${e.pipelineVersion}|${layoutKey(cols)}`;
     let g = groups.get(key);
     if (!g) groups.set(key, (g = { entries: [], cols: [], rows: [] }));
     g.entries.push(e);
@@ -103,7 +113,7 @@ export function buildSegments(entries: LogEntry[]): SegmentDraft[] {
       for (let i = 0; i < n; i++) {
         if (!single || i === 0) {
           const m = modelsOfRow(e, i);
-          const key = JSON.stringify(m);
+          const key = modelsKey(m);
           let idx = dict.get(key);
           if (idx === undefined) { dict.set(key, (idx = models.length)); models.push(m); }
           modelIdx[row + i] = idx;
@@ -157,6 +167,8 @@ export interface StoredColumn {
   values?: unknown[];
   /** Elements per row (typed). */
   step: number;
+  /** Element to JSON value, made on first use. */
+  read?: (x: number | bigint) => unknown;
 }
 
 const typedCtors: Record<Exclude<DataType, 'BYTES'>, { new (b: ArrayBuffer, o: number, n: number): Exclude<TensorData, string[]>; BYTES_PER_ELEMENT: number }> = {
@@ -175,12 +187,28 @@ export function readColumn(spec: ColumnSpec, blob: Uint8Array): StoredColumn {
   return { spec, typed, step: elementCount(spec.shape ?? []) };
 }
 
+/** How one stored element reads in JSON: NaN and infinities as null (JSON has neither), BOOL as booleans. */
+function elementReader(dt: DataType): (x: number | bigint) => unknown {
+  switch (dt) {
+    case 'FP32': case 'FP64': return (x) => (Number.isFinite(x) ? x : null);
+    case 'FP16': return (x) => float16BitsToNumber(x as number);
+    case 'BOOL': return (x) => x !== 0;
+    case 'INT64': case 'UINT64': return (x) => Number(x);
+    default: return (x) => x;
+  }
+}
+
 /** One row's value as the log API shows it (JSON types: numbers, booleans, nested arrays, null for NaN). */
 export function rowValue(c: StoredColumn, i: number): unknown {
   if (c.values) return c.values[i];
   const shape = c.spec.shape ?? [];
-  const t: Tensor = { name: c.spec.name, datatype: c.spec.datatype!, shape, data: c.typed!.subarray(i * c.step, (i + 1) * c.step) as TensorData };
-  return nest(toJsonData(t), shape);
+  const t = c.typed!;
+  const read = (c.read ??= elementReader(c.spec.datatype!));
+  const base = i * c.step;
+  if (shape.length === 0) return read(t[base]);
+  const flat = new Array(c.step);
+  for (let k = 0; k < c.step; k++) flat[k] = read(t[base + k]);
+  return shape.length === 1 ? flat : nest(flat, shape);
 }
 
 /**
