@@ -73,84 +73,173 @@ const modelsKey = (models: unknown[]) =>
 /** A layout key: column names, encodings, datatypes and per-row shapes. */
 const layoutKey = (cols: EntryColumn[]) => cols.map((c) => `${c.spec.name}:${c.spec.encoding}:${c.spec.datatype}:${c.spec.shape}`).join(',');
 
+type Typed = Exclude<TensorData, string[]>;
+type TypedCtor = new (n: number) => Typed;
+
+/** A typed column being filled: doubles its buffer as rows come (off the JS heap, never scanned by GC). */
+class Growable {
+  private data: Typed;
+  length = 0;
+  constructor(private readonly Ctor: TypedCtor, capacity = 1024) { this.data = new Ctor(capacity); }
+  private reserve(n: number): void {
+    if (this.length + n <= this.data.length) return;
+    let cap = this.data.length * 2;
+    while (cap < this.length + n) cap *= 2;
+    const next = new this.Ctor(cap);
+    (next as Uint8Array).set(this.data.subarray(0, this.length) as Uint8Array);
+    this.data = next;
+  }
+  push(src: Typed): void {
+    this.reserve(src.length);
+    (this.data as Uint8Array).set(src as Uint8Array, this.length);
+    this.length += src.length;
+  }
+  fill(v: number, n: number): void {
+    this.reserve(n);
+    (this.data as Float64Array).fill(v, this.length, this.length + n);
+    this.length += n;
+  }
+  set(i: number, v: number): void { (this.data as Float64Array)[i] = v; }
+  get(i: number): number { return (this.data as Float64Array)[i]; }
+  view(): Typed { return this.data.subarray(0, this.length) as Typed; }
+}
+
+const NONE: string[] = [];
+
+/** One segment being filled: rows of one pipeline version and one column layout. */
+class OpenSegment {
+  rows = 0;
+  anomalyRows = 0;
+  bytes = 0;
+  readonly time = new Growable(Float64Array as unknown as TypedCtor);
+  readonly modelIdx = new Growable(Uint16Array as unknown as TypedCtor);
+  readonly models: unknown[] = [];
+  private readonly modelKeys = new Map<string, number>();
+  readonly anomalies: string[][] = [];
+  readonly requests: SegmentDraft['requests'] = [];
+  readonly columns: { spec: ColumnSpec; typed?: Growable; values?: unknown[] }[];
+
+  constructor(readonly first: LogEntry, cols: EntryColumn[]) {
+    this.columns = cols.map((c) => (c.tensor
+      ? { spec: c.spec, typed: new Growable(typedCtors[c.spec.datatype as Exclude<DataType, 'BYTES'>] as unknown as TypedCtor, Math.max(1024, c.tensor.data.length)) }
+      : { spec: c.spec, values: [] }));
+  }
+
+  add(e: LogEntry, n: number, cols: EntryColumn[]): void {
+    const row = this.rows;
+    this.time.fill(e.time, n);
+    this.modelIdx.fill(0, n);
+    const single = e.trace.every((t) => !t.rowModel);
+    for (let i = 0; i < n; i++) {
+      if (!single || i === 0) {
+        const m = modelsOfRow(e, i);
+        const key = modelsKey(m);
+        let idx = this.modelKeys.get(key);
+        if (idx === undefined) { this.modelKeys.set(key, (idx = this.models.length)); this.models.push(m); }
+        this.modelIdx.set(row + i, idx);
+      } else this.modelIdx.set(row + i, this.modelIdx.get(row));
+      const broken = e.anomalies[i] ?? NONE;
+      this.anomalies.push(broken);
+      if (broken.length) this.anomalyRows++;
+    }
+    this.requests.push([n, e.requestId ?? null, e.latencyMs, e.metadata]);
+    this.bytes += 64 + 16 * n;
+    cols.forEach((c, k) => {
+      const col = this.columns[k];
+      if (col.typed) { col.typed.push(c.tensor!.data as Typed); this.bytes += c.tensor!.data.length * (c.tensor!.data as Typed).BYTES_PER_ELEMENT; }
+      else { for (const v of c.values!) col.values!.push(v); this.bytes += 16 * n; }
+    });
+    this.rows += n;
+  }
+
+  draft(): SegmentDraft {
+    const time = this.time.view() as Float64Array;
+    const columns: SegmentDraft['columns'] = [{ spec: { name: TIME, encoding: 'typed', datatype: 'FP64', shape: [] }, data: time }];
+    if (this.models.length > 1) columns.push({ spec: { name: MODELS, encoding: 'typed', datatype: 'UINT16', shape: [] }, data: this.modelIdx.view() });
+    if (this.anomalyRows) columns.push({ spec: { name: ANOMALIES, encoding: 'json' }, data: this.anomalies });
+    for (const c of this.columns) columns.push({ spec: c.spec, data: c.typed ? c.typed.view() : c.values! });
+    const e = this.first;
+    return {
+      workspaceId: e.workspaceId, pipelineId: e.pipelineId, pipelineVersion: e.pipelineVersion,
+      timeMin: this.requestTimes(time).reduce((a, b) => Math.min(a, b)), timeMax: this.requestTimes(time).reduce((a, b) => Math.max(a, b)),
+      rows: this.rows, anomalyRows: this.anomalyRows, models: this.models, requests: this.requests, columns, bytes: this.bytes,
+    };
+  }
+
+  private requestTimes(time: Float64Array): number[] {
+    const out: number[] = [];
+    let row = 0;
+    for (const [n] of this.requests) { out.push(time[row]); row += n; }
+    return out;
+  }
+}
+
 /**
- * Groups entries into segments: same pipeline version and the same column layout. Entries are
- * sorted by time first, so a segment's rows are in time order. Typed columns are concatenated
- * into one fresh array each (a copy of exactly the logged bytes, never of a request's buffer).
+ * Collects log entries into open segments as they come: each entry's tensors are copied into
+ * its segment's growing columns at once (exactly the logged bytes, never a request's shared
+ * buffer), so requests' objects die young; `take` hands the segments over and starts afresh.
  */
-export function buildSegments(entries: LogEntry[]): SegmentDraft[] {
-  const groups = new Map<string, { entries: LogEntry[]; cols: EntryColumn[][]; rows: number[] }>();
-  // Usually appended in time order already; a slow shadow's entry arrives late.
-  const sorted = entries.every((e, i) => i === 0 || entries[i - 1].time <= e.time) ? entries : [...entries].sort((a, b) => a.time - b.time);
-  for (const e of sorted) {
+export class SegmentBuilder {
+  private open = new Map<string, OpenSegment>();
+  rows = 0;
+  bytes = 0;
+
+  /** Adds an entry; returns the bytes it added. */
+  append(e: LogEntry): number {
     const n = rowCount(e.inputs);
-    if (n === 0) continue; // an empty batch logs no rows
+    if (n === 0) return 0; // an empty batch logs no rows
     const cols = entryColumns(e, n);
     const key = `${e.workspaceId}|${e.pipelineId}|${e.pipelineVersion}|${layoutKey(cols)}`;
-    let g = groups.get(key);
-    if (!g) groups.set(key, (g = { entries: [], cols: [], rows: [] }));
-    g.entries.push(e);
-    g.cols.push(cols);
-    g.rows.push(n);
+    let seg = this.open.get(key);
+    if (!seg) this.open.set(key, (seg = new OpenSegment(e, cols)));
+    const before = seg.bytes;
+    seg.add(e, n, cols);
+    this.rows += n;
+    this.bytes += seg.bytes - before;
+    return seg.bytes - before;
   }
-  const drafts: SegmentDraft[] = [];
-  for (const g of groups.values()) {
-    const total = g.rows.reduce((a, b) => a + b, 0);
-    const first = g.entries[0];
-    const time = new Float64Array(total);
-    const dict = new Map<string, number>();
-    const models: unknown[] = [];
-    const modelIdx = new Uint16Array(total);
-    const anomalies: string[][] = new Array(total);
-    let anomalyRows = 0;
-    const requests: SegmentDraft['requests'] = [];
-    let row = 0;
-    for (const [k, e] of g.entries.entries()) {
-      const n = g.rows[k];
-      time.fill(e.time, row, row + n);
-      requests.push([n, e.requestId ?? null, e.latencyMs, e.metadata]);
-      const single = e.trace.every((t) => !t.rowModel);
-      for (let i = 0; i < n; i++) {
-        if (!single || i === 0) {
-          const m = modelsOfRow(e, i);
-          const key = modelsKey(m);
-          let idx = dict.get(key);
-          if (idx === undefined) { dict.set(key, (idx = models.length)); models.push(m); }
-          modelIdx[row + i] = idx;
-        } else modelIdx[row + i] = modelIdx[row];
-        const broken = e.anomalies[i] ?? [];
-        anomalies[row + i] = broken;
-        if (broken.length) anomalyRows++;
-      }
-      row += n;
-    }
-    const columns: SegmentDraft['columns'] = [{ spec: { name: TIME, encoding: 'typed', datatype: 'FP64', shape: [] }, data: time }];
-    if (models.length > 1) columns.push({ spec: { name: MODELS, encoding: 'typed', datatype: 'UINT16', shape: [] }, data: modelIdx });
-    if (anomalyRows) columns.push({ spec: { name: ANOMALIES, encoding: 'json' }, data: anomalies });
-    let bytes = 16 * total + 64 * g.entries.length;
-    for (const [c, col] of g.cols[0].entries()) {
-      const { spec } = col;
-      if (spec.encoding === 'typed') {
-        const parts = g.cols.map((cols) => cols[c].tensor!.data as Exclude<TensorData, string[]>);
-        const len = parts.reduce((a, p) => a + p.length, 0);
-        const Ctor = parts[0].constructor as new (n: number) => Exclude<TensorData, string[]>;
-        const data = new Ctor(len);
-        let at = 0;
-        for (const p of parts) { (data as Uint8Array).set(p as Uint8Array, at); at += p.length; }
-        bytes += data.byteLength;
-        columns.push({ spec, data });
-      } else {
-        const values = g.cols.flatMap((cols) => cols[c].values!);
-        bytes += 16 * values.length;
-        columns.push({ spec, data: values });
-      }
-    }
-    drafts.push({
-      workspaceId: first.workspaceId, pipelineId: first.pipelineId, pipelineVersion: first.pipelineVersion,
-      timeMin: time[0], timeMax: time[total - 1], rows: total, anomalyRows, models, requests, columns, bytes,
-    });
+
+  take(): SegmentDraft[] {
+    const drafts = [...this.open.values()].map((s) => s.draft());
+    this.open = new Map();
+    this.rows = 0;
+    this.bytes = 0;
+    return drafts;
   }
-  return drafts;
+}
+
+/**
+ * A segment's rows in time order: requests are appended as they finish, not as they started,
+ * so their runs of rows are reordered (stably) by time. The writer thread does this, off the
+ * event loop; a segment already in order is returned as it is.
+ */
+export function inTimeOrder(d: SegmentDraft): SegmentDraft {
+  const time = d.columns[0].data as Float64Array;
+  const starts: number[] = [];
+  let row = 0;
+  for (const [n] of d.requests) { starts.push(row); row += n; }
+  if (starts.every((r, k) => k === 0 || time[starts[k - 1]] <= time[r])) return d;
+  const order = starts.map((_, k) => k).sort((a, b) => time[starts[a]] - time[starts[b]] || a - b);
+  const columns = d.columns.map(({ spec, data }) => {
+    const step = spec.encoding === 'typed' ? elementCount(spec.shape ?? []) : 1;
+    if (Array.isArray(data)) return { spec, data: order.flatMap((k) => data.slice(starts[k], starts[k] + d.requests[k][0])) };
+    const out = new (data.constructor as TypedCtor)(data.length);
+    let at = 0;
+    for (const k of order) {
+      const part = data.subarray(starts[k] * step, (starts[k] + d.requests[k][0]) * step);
+      (out as Uint8Array).set(part as Uint8Array, at);
+      at += part.length;
+    }
+    return { spec, data: out };
+  });
+  return { ...d, columns, requests: order.map((k) => d.requests[k]) };
+}
+
+/** Entries into segments, in time order (what the writer does, in one call; for tests and tools). */
+export function buildSegments(entries: LogEntry[]): SegmentDraft[] {
+  const b = new SegmentBuilder();
+  for (const e of entries) b.append(e);
+  return b.take().map(inTimeOrder);
 }
 
 /** A column's stored bytes: typed data as it lies in memory (little-endian), JSON as UTF-8. */

@@ -6,7 +6,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
-import { type SegmentDraft, columnBytes } from './segments.ts';
+import { type SegmentDraft, columnBytes, inTimeOrder } from './segments.ts';
 
 export type ToWriter =
   | { type: 'write'; id: number; segments: SegmentDraft[]; rows: number; bytes: number }
@@ -32,7 +32,8 @@ const insertColumn = db.prepare('INSERT INTO inference_log_columns (segment_id, 
 
 const writeAll = db.transaction((writes: Extract<ToWriter, { type: 'write' }>[]) => {
   for (const w of writes) {
-    for (const s of w.segments) {
+    for (const draft of w.segments) {
+      const s = inTimeOrder(draft);
       const { lastInsertRowid } = insertSegment.run(
         s.workspaceId, s.pipelineId, s.pipelineVersion, s.timeMin, s.timeMax, s.rows, s.anomalyRows,
         JSON.stringify(s.models), JSON.stringify(s.requests), JSON.stringify(s.columns.map((c) => c.spec)),

@@ -1,9 +1,9 @@
 /**
- * The inference log writer. Requests hand over their tensors and return at once; every
- * `flushIntervalMs` (or sooner when `flushRows` rows wait) the waiting entries are grouped into
- * columnar segments (logs/segments.ts: typed arrays copied once, nothing JSON-encoded per row)
- * and handed to a writer thread that owns its own database connection, so neither encoding nor
- * the insert runs on the event loop. A crash loses at most the rows not yet written: one
+ * The inference log writer. A request's tensors are copied into the open columnar segments
+ * (logs/segments.ts: one typed-array copy per tensor, nothing JSON-encoded per row) and the
+ * request returns; every `flushIntervalMs` (or sooner when `flushRows` rows wait) the segments'
+ * buffers move, without a copy, to a writer thread that owns its own database connection, so
+ * neither encoding nor the insert runs on the event loop. A crash loses at most the rows not yet written: one
  * interval's worth, or the backlog while the store is failing.
  *
  * Nothing accepted is dropped: failed writes are retried whole, and once the unwritten backlog
@@ -11,11 +11,9 @@
  * refused with LOG_STORE_UNAVAILABLE until the store takes writes again.
  */
 import { Worker } from 'node:worker_threads';
-import { rowCount } from '../codecs/records.ts';
-import type { Batch } from '../codecs/tensor.ts';
 import { type DB, sqliteOf } from '../store/index.ts';
 import type { LogEntry } from './entry.ts';
-import { buildSegments } from './segments.ts';
+import { SegmentBuilder } from './segments.ts';
 import type { FromWriter, ToWriter } from './write-host.ts';
 
 export type { LogEntry } from './entry.ts';
@@ -34,21 +32,9 @@ export interface WriteEvent { ok: boolean; rows: number; ms: number; error?: str
 
 const THREAD = new URL('./write-thread.mjs', import.meta.url);
 
-function entryBytes(e: LogEntry): number {
-  let b = 256;
-  const add = (batch: Batch) => {
-    for (const t of batch) b += Array.isArray(t.data) ? t.data.reduce((a, s) => a + s.length + 8, 0) : t.data.byteLength;
-  };
-  add(e.inputs);
-  add(e.outputs);
-  for (const s of e.shadows ?? []) if (s.outputs) add(s.outputs);
-  return b;
-}
-
 export class InferenceLogWriter {
-  private pending: LogEntry[] = [];
-  private pendingRows = 0;
-  private pendingBytes = 0;
+  /** Appended, not yet handed over: already columnar. */
+  private pending = new SegmentBuilder();
   /** Handed to the writer thread, not yet written. */
   private inflightRows = 0;
   private inflightBytes = 0;
@@ -61,6 +47,7 @@ export class InferenceLogWriter {
   /** Benchmark-only switch (BETTONG_BENCH_LOGS_OFF=1): log nothing, to measure what logging costs. */
   private readonly discard = process.env.BETTONG_BENCH_LOGS_OFF === '1';
   private closed = false;
+  private flushSoon = false;
   /** Rows written since start, for tests and metrics. */
   written = 0;
   /** Failed write attempts since start (each is retried). */
@@ -84,19 +71,20 @@ export class InferenceLogWriter {
   }
 
   /** Rows accepted and not yet written. */
-  get backlogRows(): number { return this.pendingRows + this.inflightRows; }
+  get backlogRows(): number { return this.pending.rows + this.inflightRows; }
   /** Approximate bytes accepted and not yet written. */
-  get backlogBytes(): number { return this.pendingBytes + this.inflightBytes; }
+  get backlogBytes(): number { return this.pending.bytes + this.inflightBytes; }
   /** False while the unwritten backlog is past its bound: new inferences must be refused. */
   get accepting(): boolean { return this.backlogBytes <= this.maxBacklogBytes; }
   get maxBacklog(): number { return this.maxBacklogBytes; }
 
   append(entry: LogEntry): void {
     if (this.discard) return;
-    this.pending.push(entry);
-    this.pendingRows += rowCount(entry.inputs);
-    this.pendingBytes += entryBytes(entry);
-    if (this.pendingRows >= this.flushRows) setImmediate(() => void this.flush());
+    this.pending.append(entry);
+    if (this.pending.rows >= this.flushRows && !this.flushSoon) {
+      this.flushSoon = true;
+      setImmediate(() => { this.flushSoon = false; void this.flush(); });
+    }
   }
 
   /** Hands everything appended so far to the writer thread; resolves once it has tried to write it. */
@@ -113,14 +101,13 @@ export class InferenceLogWriter {
   }
 
   private handOver(): void {
-    if (this.pending.length === 0) return;
-    const segments = buildSegments(this.pending);
-    const msg: ToWriter = { type: 'write', id: this.nextId++, segments, rows: this.pendingRows, bytes: this.pendingBytes };
-    this.inflightRows += this.pendingRows;
-    this.inflightBytes += this.pendingBytes;
-    this.pending = [];
-    this.pendingRows = 0;
-    this.pendingBytes = 0;
+    const { rows, bytes } = this.pending;
+    if (rows === 0) return;
+    const segments = this.pending.take();
+    const msg: ToWriter = { type: 'write', id: this.nextId++, segments, rows, bytes };
+    this.inflightRows += rows;
+    this.inflightBytes += bytes;
+    // The columns' buffers move to the writer thread: no copy.
     const transfer = segments.flatMap((s) => s.columns.flatMap((c) => (Array.isArray(c.data) ? [] : [c.data.buffer as ArrayBuffer])));
     this.worker.postMessage(msg, transfer);
   }
