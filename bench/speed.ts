@@ -11,7 +11,10 @@
  *                  accounted for in the log afterwards; and the log writer alone (in this process:
  *                  1,000-row entries appended as fast as it takes them), rows/s written. Log paging
  *                  read-back speed against the same-run baseline checkout (no slower).
- *   4. assay     - bench/assay.ts (run separately: `npm run bench:assay`) compares with numpy.
+ *   4. assay     - bench/assay.ts in a child (1,000,000 rows; BENCH_ASSAY_ROWS): Bettong's assay vs
+ *                  numpy on the same values, within 3x.
+ *   5. gRPC      - the same server over OIP gRPC, driven by ghz (bench/.bin/ghz, as bench/serve.ts
+ *                  installs it), against REST's wrk figure: gRPC >= REST.
  *
  *   npm run bench   (BENCH_SECONDS=8, BENCH_CONCURRENCY=32; BENCH_CPU_PROF=<dir> profiles the server;
  *                    BENCH_BASELINE_ROOT=<checkout> also measures that checkout's server, for before/after)
@@ -23,6 +26,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import * as protoLoader from '@grpc/proto-loader';
+import { PROTO, PROTO_OPTIONS } from './load.ts';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.resolve(BENCH, '..');
@@ -43,7 +48,7 @@ for (const s of ['SIGINT', 'SIGTERM'] as const) {
 }
 
 /** Starts a Node child; resolves with the first group of `pattern` once its stdout shows it. */
-function startNode(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp): Promise<{ child: ChildProcess; url: string }> {
+function startNode(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp): Promise<{ child: ChildProcess; url: string; out: () => string }> {
   const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   child.once('exit', () => children.delete(child));
@@ -53,7 +58,7 @@ function startNode(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp): Pro
     child.stdout!.on('data', (d: Buffer) => {
       out += d;
       const m = pattern.exec(out);
-      if (m) resolve({ child, url: m[1] });
+      if (m) resolve({ child, url: /(http:\/\/[^\s]+)/.exec(m[0])![1], out: () => out });
     });
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code}):\n${out}`)));
   });
@@ -106,14 +111,18 @@ const expected = JSON.parse(fs.readFileSync(path.join(ROOT, 'testdata/models/dig
 const row: number[] = expected.inputs.input.data.slice(0, 64);
 const oipBody = JSON.stringify({ inputs: [{ name: 'input', datatype: 'FP32', shape: [1, 64], data: row }] });
 
-async function startBettong(env: NodeJS.ProcessEnv, root = ROOT): Promise<{ child: ChildProcess; base: string; dataDir: string }> {
+const GHZ = path.join(BENCH, '.bin', 'ghz');
+
+async function startBettong(env: NodeJS.ProcessEnv, root = ROOT, grpc = false): Promise<{ child: ChildProcess; base: string; dataDir: string; grpc?: string }> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bettong-speed-'));
   const prof = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
-  const { child, url } = await startNode([...prof, path.join(root, 'bin/bettong.mjs'), 'serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', '0'], env, /bettong listening on (http:\/\/\S+)/);
+  const { child, url, out } = await startNode([...prof, path.join(root, 'bin/bettong.mjs'), 'serve', '--data-dir', dataDir, '--host', '127.0.0.1', '--port', '0', ...(grpc ? ['--grpc-port', '0'] : [])],
+    env, grpc ? /bettong listening on (http:\/\/\S+)[\s\S]*OIP gRPC .* on (\S+:\d+)|OIP gRPC .* on (\S+:\d+)[\s\S]*bettong listening on (http:\/\/\S+)/ : /bettong listening on (http:\/\/\S+)/);
   await http(url, 'POST', '/v1/models/digits_mlp', fs.readFileSync(path.join(ROOT, 'testdata/models/digits_mlp.onnx')), 'application/octet-stream');
   await http(url, 'POST', '/v1/pipelines', JSON.stringify({ name: 'digits', steps: [{ model: 'digits_mlp' }] }));
   await http(url, 'POST', '/v1/pipelines/digits/deploy', JSON.stringify({ replicas: 0 }));
-  return { child, base: url, dataDir };
+  const grpcAt = grpc ? /OIP gRPC .* on (\S+:\d+)/.exec(out())?.[1] : undefined;
+  return { child, base: url, dataDir, grpc: grpcAt };
 }
 
 const results: { target: string; figure: string; baseline: string; pass: boolean }[] = [];
@@ -254,11 +263,72 @@ async function ingest(): Promise<void> {
   }
 }
 
+/** ghz on one connection with the row in raw_input_contents (as tritonclient sends it); REST's wrk point beside it. */
+async function grpcVsRest(): Promise<void> {
+  if (!fs.existsSync(GHZ)) {
+    log('gRPC: no bench/.bin/ghz (npm run bench:serve installs it with go install); skipped');
+    return;
+  }
+  log(`gRPC: ghz, ${CONC} concurrent calls on 1 connection, ${SECONDS}s; REST with wrk on the same server`);
+  const s = await startBettong({}, ROOT, true);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bettong-speed-ghz-'));
+  try {
+    const def = protoLoader.loadSync(PROTO, PROTO_OPTIONS)['inference.GRPCInferenceService'] as protoLoader.ServiceDefinition;
+    const bin = path.join(dir, 'request.bin');
+    fs.writeFileSync(bin, def.ModelInfer.requestSerialize({
+      model_name: 'digits', inputs: [{ name: 'input', datatype: 'FP32', shape: ['1', '64'] }], raw_input_contents: [Buffer.from(Float32Array.from(row).buffer)],
+    }));
+    const ghz = async (seconds: number): Promise<Load> => {
+      const out = await run(GHZ, ['--insecure', '--proto', PROTO, '--call', 'inference.GRPCInferenceService.ModelInfer', '-B', bin, '-c', String(CONC),
+        '--connections', '1', '--duration-stop', 'wait', '-z', `${seconds}s`, '-O', 'json', s.grpc!]);
+      const j = JSON.parse(out.slice(out.indexOf('{')));
+      const ok = j.statusCodeDistribution?.OK ?? 0;
+      const at = (p: number) => (j.latencyDistribution ?? []).find((d: { percentage: number }) => d.percentage === p)?.latency / 1e6;
+      return { rps: ok / (j.total / 1e9), p50: at(50), p99: at(99), non2xx: j.count - ok, load: load() };
+    };
+    await ghz(1);
+    const g = await ghz(SECONDS);
+    const r = await wrk(`${s.base}/v2/models/digits/infer`, oipBody, CONC, SECONDS);
+    log(`  gRPC (ghz): ${fmt(g)}\n  REST (wrk): ${fmt(r)}`);
+    results.push({ target: '4 gRPC >= REST throughput (ghz vs wrk)', figure: (g.rps / r.rps).toFixed(2), baseline: `REST ${r.rps.toFixed(0)} req/s, gRPC ${g.rps.toFixed(0)} req/s`, pass: g.rps >= r.rps && g.non2xx === 0 });
+  } finally {
+    await stop(s.child);
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(s.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** bench/assay.ts in a child: its table gives Bettong's time and numpy's on the same values. */
+async function assay(): Promise<void> {
+  const rows = process.env.BENCH_ASSAY_ROWS ?? '1000000';
+  log(`assay: bench/assay.ts, ${rows} rows`);
+  const out = await new Promise<string>((resolve, reject) => {
+    const c = spawn(process.execPath, ['--import', 'tsx', path.join(BENCH, 'assay.ts')], { cwd: ROOT, env: { ...process.env, BENCH_ROWS: rows }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let o = '';
+    c.stdout.on('data', (d: Buffer) => { o += d; });
+    c.stderr.on('data', (d: Buffer) => { o += d; log(`  ${String(d).trim()}`); });
+    c.once('close', (code) => (code === 0 ? resolve(o) : reject(new Error(`bench/assay.ts failed (${code}):\n${o}`))));
+  });
+  for (const [name, re] of [['psi, preview', /psi, preview\s+([\d.]+)\s+([\d.]+)/], ['psi, window only', /psi, window only\s+([\d.]+)\s+([\d.]+)/], ['ks, preview', /ks, preview\s+([\d.]+)\s+([\d.]+)/]] as const) {
+    const m = re.exec(out);
+    if (!m) { log(`  (no numpy figures for ${name}: is .venv with numpy and scipy there?)`); continue; }
+    const [b, n] = [Number(m[1]), Number(m[2])];
+    results.push({ target: `3d assay ${name}, ${rows} rows <= 3x numpy`, figure: `${(b / n).toFixed(1)}x (${b.toFixed(3)} s)`, baseline: `numpy ${n.toFixed(3)} s (load ${load()})`, pass: b <= 3 * n });
+  }
+}
+
 async function main(): Promise<void> {
   log(`bench/speed.ts on ${os.cpus().length} cores, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}`);
-  log(`load generator: ${(await run("wrk", ["-v"]).catch((e) => String(e))).split("\n").find((l) => l.includes("wrk")) ?? "wrk"}`);
+  const wrkVersion = async () => (await run('wrk', ['-v']).catch((e) => String(e))).split('\n').find((l) => l.startsWith('wrk '));
+  if (!(await wrkVersion())) {
+    log('wrk missing: apt-get install -y wrk (Debian package)');
+    await run('apt-get', ['install', '-y', '-q', 'wrk']);
+  }
+  log(`load generator: ${await wrkVersion()} (C, event-loop based; 1 thread here, so it runs faster than the bare fastify ceiling it drives)`);
   if (!ONLY || ONLY.includes('serving')) await serving();
   if (!ONLY || ONLY.includes('ingest')) await ingest();
+  if (!ONLY || ONLY.includes('assay')) await assay();
+  if (!ONLY || ONLY.includes('grpc')) await grpcVsRest();
   const w = Math.max(...results.map((r) => r.target.length));
   console.log('\n| target | figure | same-run baseline | result |\n|---|---|---|---|');
   for (const r of results) console.log(`| ${r.target.padEnd(w)} | ${r.figure} | ${r.baseline} | ${r.pass ? 'PASS' : 'MISS'} |`);
