@@ -48,6 +48,7 @@ export class InferenceLogWriter {
   private readonly discard = process.env.BETTONG_BENCH_LOGS_OFF === '1';
   private closed = false;
   private flushSoon = false;
+  private readonly exited: Promise<void>;
   /** Rows written since start, for tests and metrics. */
   written = 0;
   /** Failed write attempts since start (each is retried). */
@@ -66,6 +67,7 @@ export class InferenceLogWriter {
     this.worker.unref();
     this.worker.on('message', (m: FromWriter) => this.onMessage(m));
     this.worker.on('error', (e) => console.error(`inference log writer thread failed: ${e.message}`));
+    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     this.timer = setInterval(() => void this.flush(), opts.flushIntervalMs ?? 100);
     this.timer.unref();
   }
@@ -89,7 +91,8 @@ export class InferenceLogWriter {
 
   /** Hands everything appended so far to the writer thread; resolves once it has tried to write it. */
   flush(): Promise<boolean> {
-    if (this.closed) return Promise.resolve(this.backlogRows === 0);
+    // Nothing waiting and nothing in flight: everything appended is written already.
+    if (this.closed || this.backlogRows === 0) return Promise.resolve(this.backlogRows === 0);
     this.handOver();
     const id = this.nextId++;
     // Unreferenced when idle (it must not keep a process alive), referenced while someone waits on it.
@@ -142,8 +145,7 @@ export class InferenceLogWriter {
     this.closed = true;
     if (!ok) console.error(`inference log store failing at shutdown: ${this.backlogRows} rows not written (${this.lastError})`);
     this.worker.ref();
-    const exited = new Promise((r) => this.worker.once('exit', r));
     this.post({ type: 'close' });
-    await exited;
+    await this.exited;
   }
 }
