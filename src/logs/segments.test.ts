@@ -69,4 +69,12 @@ describe('log segments', () => {
     ]);
     assert.deepEqual(segs.map((s) => s.columns.map((c) => c.spec.name).filter((n) => n.startsWith('shadow.'))), [['shadow.c.y'], ['shadow.c.error']]);
   });
+
+  it('keeps column names unique when a challenger appears in two shadow steps (the last outcome wins)', () => {
+    const x = { name: 'x', datatype: 'FP32' as const, shape: [1], data: Float32Array.of(1) };
+    const [seg] = buildSegments([entry(1, [x], {
+      shadows: [{ step: 1, model: 'c', version: 1, outputs: [{ ...x, name: 'y' }] }, { step: 2, model: 'c', version: 1, error: 'boom' }],
+    })]);
+    assert.deepEqual(seg.columns.map((c) => c.spec.name).filter((n) => n.startsWith('shadow.')), ['shadow.c.error']);
+  });
 });

@@ -44,21 +44,26 @@ export const ANOMALIES = 'anomalies';
 
 interface EntryColumn { spec: ColumnSpec; tensor?: Tensor; values?: unknown[] }
 
-/** One entry's columns, each typed when the tensor is numeric and batched along the rows. */
+/**
+ * One entry's columns, each typed when the tensor is numeric and batched along the rows. Names
+ * are unique (a segment's primary key): a challenger that shows up twice keeps its last outcome,
+ * as the row layout's per-model object did.
+ */
 function entryColumns(e: LogEntry, n: number): EntryColumn[] {
-  const out: EntryColumn[] = [];
+  const out = new Map<string, EntryColumn>();
   const add = (name: string, t: Tensor) => {
     if (t.datatype !== 'BYTES' && t.shape.length > 0 && t.shape[0] === n) {
-      out.push({ spec: { name, encoding: 'typed', datatype: t.datatype, shape: t.shape.slice(1) }, tensor: t });
-    } else out.push({ spec: { name, encoding: 'json' }, values: rowValues(t, n) });
+      out.set(name, { spec: { name, encoding: 'typed', datatype: t.datatype, shape: t.shape.slice(1) }, tensor: t });
+    } else out.set(name, { spec: { name, encoding: 'json' }, values: rowValues(t, n) });
   };
   for (const t of e.inputs) add(`in.${t.name}`, t);
   for (const t of e.outputs) add(`out.${t.name}`, t);
   for (const s of e.shadows ?? []) {
+    for (const k of [...out.keys()]) if (k.startsWith(`shadow.${s.model}.`)) out.delete(k);
     if (s.outputs) for (const t of s.outputs) add(`shadow.${s.model}.${t.name}`, t);
-    else out.push({ spec: { name: `shadow.${s.model}.error`, encoding: 'json' }, values: new Array(n).fill(s.error ?? 'failed') });
+    else out.set(`shadow.${s.model}.error`, { spec: { name: `shadow.${s.model}.error`, encoding: 'json' }, values: new Array(n).fill(s.error ?? 'failed') });
   }
-  return out;
+  return [...out.values()];
 }
 
 /** Per row, the list of answering models (as the `models` metadata shows them). */

@@ -38,7 +38,8 @@ export class InferenceLogWriter {
   /** Handed to the writer thread, not yet written. */
   private inflightRows = 0;
   private inflightBytes = 0;
-  private readonly worker: Worker;
+  private worker: Worker;
+  private readonly workerData: { file: string; retryMs: number };
   private readonly syncs = new Map<number, (ok: boolean) => void>();
   private nextId = 1;
   private timer: NodeJS.Timeout;
@@ -48,7 +49,7 @@ export class InferenceLogWriter {
   private readonly discard = process.env.BETTONG_BENCH_LOGS_OFF === '1';
   private closed = false;
   private flushSoon = false;
-  private readonly exited: Promise<void>;
+  private exited!: Promise<void>;
   /** Rows written since start, for tests and metrics. */
   written = 0;
   /** Failed write attempts since start (each is retried). */
@@ -63,13 +64,32 @@ export class InferenceLogWriter {
     const sqlite = sqliteOf(db);
     // The PostgreSQL backend (issue 14) writes the same segments through its own pool: see src/logs/README.md.
     if (!sqlite) throw new Error('the inference log writer needs the SQLite store');
-    this.worker = new Worker(THREAD, { workerData: { file: sqlite.name, retryMs: opts.retryMs ?? 200 } });
-    this.worker.unref();
-    this.worker.on('message', (m: FromWriter) => this.onMessage(m));
-    this.worker.on('error', (e) => console.error(`inference log writer thread failed: ${e.message}`));
-    this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
+    this.workerData = { file: sqlite.name, retryMs: opts.retryMs ?? 200 };
+    this.worker = this.spawn();
     this.timer = setInterval(() => void this.flush(), opts.flushIntervalMs ?? 100);
     this.timer.unref();
+  }
+
+  /**
+   * The writer thread. Should it die (a bug, not a failing store: those are retried), what it
+   * held is reported lost, loudly, and a new one takes over, so the log keeps working.
+   */
+  private spawn(): Worker {
+    const w = new Worker(THREAD, { workerData: this.workerData });
+    w.unref();
+    w.on('message', (m: FromWriter) => this.onMessage(m));
+    w.on('error', (e) => console.error(`inference log writer thread failed: ${e.message}`));
+    this.exited = new Promise((resolve) => w.once('exit', () => {
+      resolve();
+      if (this.closed) return;
+      console.error(`inference log writer thread exited: ${this.inflightRows} rows handed to it are lost; starting a new one`);
+      this.inflightRows = 0;
+      this.inflightBytes = 0;
+      for (const done of this.syncs.values()) done(false);
+      this.syncs.clear();
+      this.worker = this.spawn();
+    }));
+    return w;
   }
 
   /** Rows accepted and not yet written. */
