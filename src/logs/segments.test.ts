@@ -61,6 +61,16 @@ describe('log segments', () => {
     assert.deepEqual(cols.get('anomalies')!.values, [[], ['big'], []]);
   });
 
+  it('tells inputs from outputs of the same names and shapes', () => {
+    const t = (name: string) => ({ name, datatype: 'FP32' as const, shape: [1], data: Float32Array.of(1) });
+    const segs = buildSegments([
+      entry(1, [t('a')], { outputs: [t('b'), t('c')] }),
+      entry(2, [t('a'), t('b')], { outputs: [t('c')] }),
+      entry(3, [t('a')], { outputs: [t('b'), t('c')] }),
+    ]);
+    assert.deepEqual(segs.map((s) => [s.rows, s.columns.map((c) => c.spec.name).slice(1)]), [[2, ['in.a', 'out.b', 'out.c']], [1, ['in.a', 'in.b', 'out.c']]]);
+  });
+
   it('keeps a failed challenger apart from answered ones', () => {
     const x = { name: 'x', datatype: 'FP32' as const, shape: [1], data: Float32Array.of(1) };
     const segs = buildSegments([

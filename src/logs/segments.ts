@@ -122,39 +122,78 @@ class OpenSegment {
   private readonly modelKeys = new Map<string, number>();
   readonly anomalies: string[][] = [];
   readonly requests: SegmentDraft['requests'] = [];
-  readonly columns: { spec: ColumnSpec; typed?: Growable; values?: unknown[] }[];
+  /** `tensor`: the logged tensor's own name, for fits(). */
+  readonly columns: { spec: ColumnSpec; tensor?: string; typed?: Growable; values?: unknown[] }[];
+  private readonly inputCount: number;
 
   constructor(readonly first: LogEntry, cols: EntryColumn[]) {
     this.columns = cols.map((c) => (c.tensor
-      ? { spec: c.spec, typed: new Growable(typedCtors[c.spec.datatype as Exclude<DataType, 'BYTES'>] as unknown as TypedCtor, Math.max(1024, c.tensor.data.length)) }
+      ? { spec: c.spec, tensor: c.tensor.name, typed: new Growable(typedCtors[c.spec.datatype as Exclude<DataType, 'BYTES'>] as unknown as TypedCtor, Math.max(1024, c.tensor.data.length)) }
       : { spec: c.spec, values: [] }));
+    this.inputCount = cols.filter((c) => c.spec.name.startsWith('in.')).length;
   }
 
-  add(e: LogEntry, n: number, cols: EntryColumn[]): void {
+  /** The answering models' index for row `i` of an entry; one step answered by one model is the common, cheap case. */
+  private lastModel: unknown;
+  private lastModelIdx = 0;
+  private modelIndex(e: LogEntry, i: number): number {
+    const one = e.trace.length === 1 && !e.trace[0].rowModel ? e.trace[0].models[0] : undefined;
+    if (one !== undefined && one === this.lastModel) return this.lastModelIdx;
+    const m = modelsOfRow(e, i);
+    const key = modelsKey(m);
+    let idx = this.modelKeys.get(key);
+    if (idx === undefined) { this.modelKeys.set(key, (idx = this.models.length)); this.models.push(m); }
+    if (one !== undefined) { this.lastModel = one; this.lastModelIdx = idx; }
+    return idx;
+  }
+
+  /** Whether an entry's tensors are exactly this segment's typed columns (the steady state: no key to build). */
+  fits(e: LogEntry, n: number): boolean {
+    if (e.pipelineId !== this.first.pipelineId || e.pipelineVersion !== this.first.pipelineVersion || e.workspaceId !== this.first.workspaceId) return false;
+    if ((e.shadows?.length ?? 0) > 0 || this.inputCount !== e.inputs.length || this.columns.length !== e.inputs.length + e.outputs.length) return false;
+    const cols = this.columns;
+    let k = 0;
+    for (const batch of [e.inputs, e.outputs]) {
+      for (const t of batch) {
+        const c = cols[k++];
+        if (!c.typed || c.tensor !== t.name || c.spec.datatype !== t.datatype || t.shape.length !== c.spec.shape!.length + 1 || t.shape[0] !== n) return false;
+        for (let d = 1; d < t.shape.length; d++) if (t.shape[d] !== c.spec.shape![d - 1]) return false;
+      }
+    }
+    return true;
+  }
+
+  add(e: LogEntry, n: number, cols?: EntryColumn[]): void {
     const row = this.rows;
     this.time.fill(e.time, n);
     this.modelIdx.fill(0, n);
     const single = e.trace.every((t) => !t.rowModel);
     for (let i = 0; i < n; i++) {
-      if (!single || i === 0) {
-        const m = modelsOfRow(e, i);
-        const key = modelsKey(m);
-        let idx = this.modelKeys.get(key);
-        if (idx === undefined) { this.modelKeys.set(key, (idx = this.models.length)); this.models.push(m); }
-        this.modelIdx.set(row + i, idx);
-      } else this.modelIdx.set(row + i, this.modelIdx.get(row));
+      this.modelIdx.set(row + i, !single || i === 0 ? this.modelIndex(e, i) : this.modelIdx.get(row));
       const broken = e.anomalies[i] ?? NONE;
       this.anomalies.push(broken);
       if (broken.length) this.anomalyRows++;
     }
     this.requests.push([n, e.requestId ?? null, e.latencyMs, e.metadata]);
     this.bytes += 64 + 16 * n;
-    cols.forEach((c, k) => {
-      const col = this.columns[k];
-      if (col.typed) { col.typed.push(c.tensor!.data as Typed); this.bytes += c.tensor!.data.length * (c.tensor!.data as Typed).BYTES_PER_ELEMENT; }
-      else { for (const v of c.values!) col.values!.push(v); this.bytes += 16 * n; }
-    });
+    if (!cols) {
+      // fits() said so: the entry's tensors, in order, are the typed columns.
+      let k = 0;
+      for (const batch of [e.inputs, e.outputs]) for (const t of batch) this.pushTyped(this.columns[k++].typed!, t.data as Typed);
+    } else {
+      for (let k = 0; k < cols.length; k++) {
+        const c = cols[k];
+        const col = this.columns[k];
+        if (col.typed) this.pushTyped(col.typed, c.tensor!.data as Typed);
+        else { for (const v of c.values!) col.values!.push(v); this.bytes += 16 * n; }
+      }
+    }
     this.rows += n;
+  }
+
+  private pushTyped(g: Growable, data: Typed): void {
+    g.push(data);
+    this.bytes += data.byteLength;
   }
 
   draft(): SegmentDraft {
@@ -186,6 +225,8 @@ class OpenSegment {
  */
 export class SegmentBuilder {
   private open = new Map<string, OpenSegment>();
+  /** The segment the previous entry went to: the next one usually fits it too. */
+  private last: OpenSegment | undefined;
   rows = 0;
   bytes = 0;
 
@@ -193,10 +234,15 @@ export class SegmentBuilder {
   append(e: LogEntry): number {
     const n = rowCount(e.inputs);
     if (n === 0) return 0; // an empty batch logs no rows
-    const cols = entryColumns(e, n);
-    const key = `${e.workspaceId}|${e.pipelineId}|${e.pipelineVersion}|${layoutKey(cols)}`;
-    let seg = this.open.get(key);
-    if (!seg) this.open.set(key, (seg = new OpenSegment(e, cols)));
+    let seg = this.last;
+    let cols: EntryColumn[] | undefined;
+    if (!seg || !seg.fits(e, n)) {
+      cols = entryColumns(e, n);
+      const key = `${e.workspaceId}|${e.pipelineId}|${e.pipelineVersion}|${layoutKey(cols)}`;
+      seg = this.open.get(key);
+      if (!seg) this.open.set(key, (seg = new OpenSegment(e, cols)));
+      this.last = seg;
+    }
     const before = seg.bytes;
     seg.add(e, n, cols);
     this.rows += n;
@@ -207,6 +253,7 @@ export class SegmentBuilder {
   take(): SegmentDraft[] {
     const drafts = [...this.open.values()].map((s) => s.draft());
     this.open = new Map();
+    this.last = undefined;
     this.rows = 0;
     this.bytes = 0;
     return drafts;
