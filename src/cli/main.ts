@@ -40,6 +40,7 @@ program.command('serve')
   .option('--auth', 'every request needs an API token (BETTONG_AUTH=1); required to bind anything but loopback')
   .addOption(new Option('--rate-limit <n>', 'inference requests per second per token (default: unlimited)').env('BETTONG_RATE_LIMIT'))
   .addOption(new Option('--rate-burst <n>', 'inference requests a token may make at once (default: the rate)').env('BETTONG_RATE_BURST'))
+  .addOption(new Option('--log-backlog <mb>', 'unwritten inference log MiB past which inference answers 503 LOG_STORE_UNAVAILABLE').env('BETTONG_LOG_BACKLOG_MB').default('64'))
   .action(serve);
 
 const cli: Cli = { client, print, asJson, int };
