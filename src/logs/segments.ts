@@ -75,6 +75,10 @@ function modelsOfRow(e: LogEntry, i: number): unknown[] {
 const modelsKey = (models: unknown[]) =>
   models.map((m) => { const a = m as AnsweringModel; return `${a.step}/${a.name}/${a.version}/${a.sha256}/${a.arm}`; }).join('|');
 
+/** Runners build a trace per request: compare the answering model by value, without a key. */
+const sameModel = (a: AnsweringModel, b: AnsweringModel) =>
+  a === b || (a.step === b.step && a.name === b.name && a.version === b.version && a.sha256 === b.sha256 && a.arm === b.arm);
+
 /** A layout key: column names, encodings, datatypes and per-row shapes. */
 const layoutKey = (cols: EntryColumn[]) => cols.map((c) => `${c.spec.name}:${c.spec.encoding}:${c.spec.datatype}:${c.spec.shape}`).join(',');
 
@@ -134,11 +138,11 @@ class OpenSegment {
   }
 
   /** The answering models' index for row `i` of an entry; one step answered by one model is the common, cheap case. */
-  private lastModel: unknown;
+  private lastModel: AnsweringModel | undefined;
   private lastModelIdx = 0;
   private modelIndex(e: LogEntry, i: number): number {
     const one = e.trace.length === 1 && !e.trace[0].rowModel ? e.trace[0].models[0] : undefined;
-    if (one !== undefined && one === this.lastModel) return this.lastModelIdx;
+    if (one !== undefined && this.lastModel !== undefined && sameModel(one, this.lastModel)) return this.lastModelIdx;
     const m = modelsOfRow(e, i);
     const key = modelsKey(m);
     let idx = this.modelKeys.get(key);
