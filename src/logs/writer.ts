@@ -52,6 +52,8 @@ export class InferenceLogWriter {
   private exited!: Promise<void>;
   /** Rows written since start, for tests and metrics. */
   written = 0;
+  /** Entries that could not be logged at all (reported on stderr). */
+  appendFailures = 0;
   /** Failed write attempts since start (each is retried). */
   writeFailures = 0;
   lastError: string | null = null;
@@ -102,7 +104,14 @@ export class InferenceLogWriter {
 
   append(entry: LogEntry): void {
     if (this.discard) return;
-    this.pending.append(entry);
+    try {
+      this.pending.append(entry);
+    } catch (e) {
+      // A tensor whose data does not match its datatype would be a codec bug: it must not fail the answer.
+      this.appendFailures++;
+      console.error(`inference log: could not log a request of pipeline ${entry.pipelineId}: ${(e as Error).message}`);
+      return;
+    }
     if (this.pending.rows >= this.flushRows && !this.flushSoon) {
       this.flushSoon = true;
       setImmediate(() => { this.flushSoon = false; void this.flush(); });

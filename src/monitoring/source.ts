@@ -184,18 +184,10 @@ export async function distinctValues(db: DB, pipelineId: number, c: ColumnRef, s
   return out;
 }
 
-/** Growable float64 buffer. */
+/** Growable float64 buffer, filled a chunk at a time. */
 export class FloatBuffer {
   private buf = new Float64Array(1024);
   length = 0;
-  push(x: number): void {
-    if (this.length === this.buf.length) {
-      const next = new Float64Array(this.buf.length * 2);
-      next.set(this.buf);
-      this.buf = next;
-    }
-    this.buf[this.length++] = x;
-  }
   pushAll(xs: ArrayLike<number>): void {
     while (this.length + xs.length > this.buf.length) {
       const next = new Float64Array(this.buf.length * 2);
