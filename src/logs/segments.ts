@@ -52,7 +52,7 @@ interface EntryColumn { spec: ColumnSpec; tensor?: Tensor; values?: unknown[] }
 function entryColumns(e: LogEntry, n: number): EntryColumn[] {
   const out = new Map<string, EntryColumn>();
   const add = (name: string, t: Tensor) => {
-    if (t.datatype !== 'BYTES' && t.shape.length > 0 && t.shape[0] === n) {
+    if (t.datatype !== 'BYTES' && t.shape.length > 0 && t.shape[0] === n && t.data instanceof typedCtors[t.datatype]) {
       out.set(name, { spec: { name, encoding: 'typed', datatype: t.datatype, shape: t.shape.slice(1) }, tensor: t });
     } else out.set(name, { spec: { name, encoding: 'json' }, values: rowValues(t, n) });
   };
@@ -161,6 +161,7 @@ class OpenSegment {
       for (const t of batch) {
         const c = cols[k++];
         if (!c.typed || c.tensor !== t.name || c.spec.datatype !== t.datatype || t.shape.length !== c.spec.shape!.length + 1 || t.shape[0] !== n) return false;
+        if (!(t.data instanceof typedCtors[t.datatype as Exclude<DataType, 'BYTES'>])) return false;
         for (let d = 1; d < t.shape.length; d++) if (t.shape[d] !== c.spec.shape![d - 1]) return false;
       }
     }
