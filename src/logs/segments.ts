@@ -124,6 +124,7 @@ class OpenSegment {
   readonly modelIdx = new Growable(Uint16Array as unknown as TypedCtor);
   readonly models: unknown[] = [];
   private readonly modelKeys = new Map<string, number>();
+  /** Per row, up to the last row that broke a validation (the rest are filled in by draft()). */
   readonly anomalies: string[][] = [];
   readonly requests: SegmentDraft['requests'] = [];
   /** `tensor`: the logged tensor's own name, for fits(). */
@@ -172,19 +173,25 @@ class OpenSegment {
     const row = this.rows;
     this.time.fill(e.time, n);
     this.modelIdx.fill(0, n);
-    const single = e.trace.every((t) => !t.rowModel);
-    for (let i = 0; i < n; i++) {
-      this.modelIdx.set(row + i, !single || i === 0 ? this.modelIndex(e, i) : this.modelIdx.get(row));
-      const broken = e.anomalies[i] ?? NONE;
+    let single = true;
+    for (const t of e.trace) if (t.rowModel) single = false;
+    const first = this.modelIndex(e, 0);
+    for (let i = 0; i < n; i++) this.modelIdx.set(row + i, single || i === 0 ? first : this.modelIndex(e, i));
+    // Validations broken: kept per row only once some row of the segment broke one.
+    for (let i = 0; i < e.anomalies.length && i < n; i++) {
+      const broken = e.anomalies[i];
+      if (!broken?.length) continue;
+      while (this.anomalies.length < row + i) this.anomalies.push(NONE);
       this.anomalies.push(broken);
-      if (broken.length) this.anomalyRows++;
+      this.anomalyRows++;
     }
     this.requests.push([n, e.requestId ?? null, e.latencyMs, e.metadata]);
     this.bytes += 64 + 16 * n;
     if (!cols) {
       // fits() said so: the entry's tensors, in order, are the typed columns.
       let k = 0;
-      for (const batch of [e.inputs, e.outputs]) for (const t of batch) this.pushTyped(this.columns[k++].typed!, t.data as Typed);
+      for (const t of e.inputs) this.pushTyped(this.columns[k++].typed!, t.data as Typed);
+      for (const t of e.outputs) this.pushTyped(this.columns[k++].typed!, t.data as Typed);
     } else {
       for (let k = 0; k < cols.length; k++) {
         const c = cols[k];
@@ -205,7 +212,10 @@ class OpenSegment {
     const time = this.time.view() as Float64Array;
     const columns: SegmentDraft['columns'] = [{ spec: { name: TIME, encoding: 'typed', datatype: 'FP64', shape: [] }, data: time }];
     if (this.models.length > 1) columns.push({ spec: { name: MODELS, encoding: 'typed', datatype: 'UINT16', shape: [] }, data: this.modelIdx.view() });
-    if (this.anomalyRows) columns.push({ spec: { name: ANOMALIES, encoding: 'json' }, data: this.anomalies });
+    if (this.anomalyRows) {
+      while (this.anomalies.length < this.rows) this.anomalies.push(NONE);
+      columns.push({ spec: { name: ANOMALIES, encoding: 'json' }, data: this.anomalies });
+    }
     for (const c of this.columns) columns.push({ spec: c.spec, data: c.typed ? c.typed.view() : c.values! });
     const e = this.first;
     return {
