@@ -103,6 +103,10 @@ class Growable {
     (this.data as Uint8Array).set(src as Uint8Array, this.length);
     this.length += src.length;
   }
+  push1(v: number): void {
+    this.reserve(1);
+    (this.data as Float64Array)[this.length++] = v;
+  }
   fill(v: number, n: number): void {
     this.reserve(n);
     (this.data as Float64Array).fill(v, this.length, this.length + n);
@@ -126,7 +130,10 @@ class OpenSegment {
   private readonly modelKeys = new Map<string, number>();
   /** Per row, up to the last row that broke a validation (the rest are filled in by draft()). */
   readonly anomalies: string[][] = [];
-  readonly requests: SegmentDraft['requests'] = [];
+  private readonly requestRows = new Growable(Uint32Array as unknown as TypedCtor, 256);
+  private readonly requestLatency = new Growable(Float64Array as unknown as TypedCtor, 256);
+  private readonly requestIds: (string | null)[] = [];
+  private readonly requestMeta: (Record<string, unknown> | null)[] = [];
   /** `tensor`: the logged tensor's own name, for fits(). */
   readonly columns: { spec: ColumnSpec; tensor?: string; typed?: Growable; values?: unknown[] }[];
   private readonly inputCount: number;
@@ -185,7 +192,13 @@ class OpenSegment {
       this.anomalies.push(broken);
       this.anomalyRows++;
     }
-    this.requests.push([n, e.requestId ?? null, e.latencyMs, e.metadata]);
+    // Request-level fields in flat arrays: nothing per request outlives the flush but its id and non-empty metadata.
+    this.requestRows.push1(n);
+    this.requestLatency.push1(e.latencyMs);
+    this.requestIds.push(e.requestId ?? null);
+    let meta: Record<string, unknown> | null = null;
+    for (const _ in e.metadata) { meta = e.metadata; break; }
+    this.requestMeta.push(meta);
     this.bytes += 64 + 16 * n;
     if (!cols) {
       // fits() said so: the entry's tensors, in order, are the typed columns.
@@ -217,19 +230,21 @@ class OpenSegment {
       columns.push({ spec: { name: ANOMALIES, encoding: 'json' }, data: this.anomalies });
     }
     for (const c of this.columns) columns.push({ spec: c.spec, data: c.typed ? c.typed.view() : c.values! });
+    const rows = this.requestRows.view() as Uint32Array;
+    const latency = this.requestLatency.view() as Float64Array;
+    const requests: SegmentDraft['requests'] = new Array(rows.length);
+    let timeMin = Infinity;
+    let timeMax = -Infinity;
+    for (let k = 0, row = 0; k < rows.length; row += rows[k], k++) {
+      requests[k] = [rows[k], this.requestIds[k], latency[k], this.requestMeta[k] ?? {}];
+      if (time[row] < timeMin) timeMin = time[row];
+      if (time[row] > timeMax) timeMax = time[row];
+    }
     const e = this.first;
     return {
       workspaceId: e.workspaceId, pipelineId: e.pipelineId, pipelineVersion: e.pipelineVersion,
-      timeMin: this.requestTimes(time).reduce((a, b) => Math.min(a, b)), timeMax: this.requestTimes(time).reduce((a, b) => Math.max(a, b)),
-      rows: this.rows, anomalyRows: this.anomalyRows, models: this.models, requests: this.requests, columns, bytes: this.bytes,
+      timeMin, timeMax, rows: this.rows, anomalyRows: this.anomalyRows, models: this.models, requests, columns, bytes: this.bytes,
     };
-  }
-
-  private requestTimes(time: Float64Array): number[] {
-    const out: number[] = [];
-    let row = 0;
-    for (const [n] of this.requests) { out.push(time[row]); row += n; }
-    return out;
   }
 }
 
