@@ -45,6 +45,7 @@ program.command('serve')
   .addOption(new Option('--log-level <level>', 'JSON log lines on stdout: one per request and gRPC call at info, failures at error').env('BETTONG_LOG_LEVEL').choices(LOG_LEVELS).default('info'))
   .option('--allow-private-webhooks', 'let assay alert webhooks reach private, loopback and link-local addresses (local setups)')
   .addOption(new Option('--metrics-port <port>', 'also serve /metrics without a token on this port of 127.0.0.1').env('BETTONG_METRICS_PORT'))
+  .addOption(new Option('--log-backlog <mb>', 'unwritten inference log MiB past which inference answers 503 LOG_STORE_UNAVAILABLE').env('BETTONG_LOG_BACKLOG_MB').default('64'))
   .action(serve);
 
 const cli: Cli = { client, print, asJson, int };

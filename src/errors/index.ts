@@ -65,6 +65,7 @@ export const ErrorCodes = {
   // the data directory: a full disk, a read-only or vanished directory
   INSUFFICIENT_STORAGE: 'INSUFFICIENT_STORAGE',
   STORAGE_UNAVAILABLE: 'STORAGE_UNAVAILABLE',
+  LOG_STORE_UNAVAILABLE: 'LOG_STORE_UNAVAILABLE',
   INTERNAL: 'INTERNAL',
 } as const;
 
@@ -125,6 +126,7 @@ export const httpStatus: Record<ErrorCode, number> = {
   INFERENCE_FAILED: 500,
   INSUFFICIENT_STORAGE: 507,
   STORAGE_UNAVAILABLE: 503,
+  LOG_STORE_UNAVAILABLE: 503,
   INTERNAL: 500,
 };
 
@@ -190,6 +192,7 @@ export const grpcStatus: Record<ErrorCode, number> = {
   INFERENCE_FAILED: GrpcCode.INTERNAL,
   INSUFFICIENT_STORAGE: GrpcCode.RESOURCE_EXHAUSTED,
   STORAGE_UNAVAILABLE: GrpcCode.UNAVAILABLE,
+  LOG_STORE_UNAVAILABLE: GrpcCode.UNAVAILABLE,
   INTERNAL: GrpcCode.INTERNAL,
 };
 

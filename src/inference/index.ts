@@ -59,6 +59,9 @@ export class InferenceService {
     if (opts.version !== undefined && opts.version !== version) {
       fail('PIPELINE_VERSION_NOT_FOUND', `pipeline '${deployment.name}' runs version ${version}, not ${opts.version}`);
     }
+    if (!this.logs.accepting) {
+      fail('LOG_STORE_UNAVAILABLE', `the inference log store is not taking writes (${(this.logs.backlogBytes / 2 ** 20).toFixed(1)} MiB unwritten, bound ${(this.logs.maxBacklog / 2 ** 20).toFixed(0)} MiB${this.logs.lastError ? `: ${this.logs.lastError}` : ''}); inference resumes once the backlog is written`);
+    }
     const checked = checkInputs(deployment.name, signature, inputs);
     if (opts.outputs) checkOutputs(deployment.name, signature, opts.outputs);
     const metadata = opts.metadata ?? {};

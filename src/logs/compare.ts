@@ -5,6 +5,8 @@
  */
 import { fail } from '../errors/index.ts';
 import type { DB } from '../store/index.ts';
+import { type SegmentHead, headColumns, loadSegment } from './read.ts';
+import { rowValue } from './segments.ts';
 
 export interface Summary {
   count: number;
@@ -87,34 +89,47 @@ export async function compare(db: DB, pipelineId: number, range: { start?: numbe
   for (const k of ['start', 'end'] as const) {
     if (range[k] !== undefined && !Number.isFinite(range[k])) fail('INVALID_REQUEST', `'${k}' must be a time (epoch ms or ISO 8601)`);
   }
-  let q = db.selectFrom('inference_logs').select(['pipeline_version', 'outputs', 'models', 'latency_ms', 'request_id', 'shadow', 'anomaly_count'])
-    .where('pipeline_id', '=', pipelineId);
-  if (range.start !== undefined) q = q.where('time', '>=', range.start);
-  if (range.end !== undefined) q = q.where('time', '<', range.end);
+  let q = db.selectFrom('inference_log_segments').select(headColumns).where('pipeline_id', '=', pipelineId);
+  if (range.start !== undefined) q = q.where('time_max', '>=', range.start);
+  if (range.end !== undefined) q = q.where('time_min', '<', range.end);
+  const start = range.start ?? -Infinity;
+  const end = range.end ?? Infinity;
 
   const answers = new Map<string, Group>();
   const shadows = new Map<string, Group>();
-  // Latency is per request: count it once per request, not once per row.
-  const seenRequests = new Set<string>();
   const group = (m: Map<string, Group>, k: string) => m.get(k) ?? m.set(k, new Group()).get(k)!;
-  for await (const r of q.stream(1000)) {
-    const models = (JSON.parse(r.models) as { name: string; version: number }[]).map((x) => `${x.name}:${x.version}`).join(' -> ');
-    const g = group(answers, models);
-    g.rows++;
-    g.versions.add(r.pipeline_version);
-    if (r.anomaly_count > 0) g.broken++;
-    g.add(JSON.parse(r.outputs));
-    const reqKey = `${models}|${r.request_id}`;
-    if (!r.request_id || !seenRequests.has(reqKey)) {
-      g.latencies.push(r.latency_ms);
-      if (r.request_id) seenRequests.add(reqKey);
+  // Segment by segment (one in memory at a time): their headers are small, their columns are not.
+  for (const head of await q.orderBy('id').execute() as SegmentHead[]) {
+    const seg = await loadSegment(db, head);
+    const outs = seg.values.filter((c) => c.spec.name.startsWith('out.')).map((c) => [c.spec.name.slice(4), c] as const);
+    const challengers = new Map<string, [string, (typeof seg.values)[number]][]>();
+    for (const c of seg.values) {
+      const m = /^shadow\.(.+)\.([^.]+)$/.exec(c.spec.name);
+      if (m) challengers.set(m[1], [...(challengers.get(m[1]) ?? []), [m[2], c]]);
     }
-    for (const [model, outs] of Object.entries(JSON.parse(r.shadow) as Record<string, Record<string, unknown>>)) {
-      const s = group(shadows, model);
-      s.rows++;
-      s.versions.add(r.pipeline_version);
-      if ('error' in outs && Object.keys(outs).length === 1) s.errors++;
-      else s.add(outs);
+    // Latency is per request: count it once per request, not once per row.
+    const seen = new Set<string>();
+    for (let i = 0; i < seg.rows; i++) {
+      if (seg.time[i] < start || seg.time[i] >= end) continue;
+      const models = (seg.modelsOf(i) as { name: string; version: number }[]).map((x) => `${x.name}:${x.version}`).join(' -> ');
+      const g = group(answers, models);
+      g.rows++;
+      g.versions.add(head.pipeline_version);
+      if (seg.anomalies(i).length > 0) g.broken++;
+      g.add(Object.fromEntries(outs.map(([name, c]) => [name, rowValue(c, i)])));
+      const r = seg.request(i);
+      const reqKey = `${r.index}|${models}`;
+      if (!r.requestId || !seen.has(reqKey)) {
+        g.latencies.push(r.latencyMs);
+        seen.add(reqKey);
+      }
+      for (const [model, cols] of challengers) {
+        const s = group(shadows, model);
+        s.rows++;
+        s.versions.add(head.pipeline_version);
+        if (cols.length === 1 && cols[0][0] === 'error') s.errors++;
+        else s.add(Object.fromEntries(cols.map(([name, c]) => [name, rowValue(c, i)])));
+      }
     }
   }
   const finish = (role: 'answer' | 'shadow', models: string, g: Group): CompareGroup => {

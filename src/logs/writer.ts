@@ -1,32 +1,22 @@
 /**
- * The inference log writer. Requests hand over their tensors and return at once; rows are
- * built and written in batches off the request path, every `flushIntervalMs` or sooner when
- * `flushRows` rows wait. A crash loses at most the rows not yet flushed: one interval's worth.
+ * The inference log writer. A request's tensors are copied into the open columnar segments
+ * (logs/segments.ts: one typed-array copy per tensor, nothing JSON-encoded per row) and the
+ * request returns; every `flushIntervalMs` (or sooner when `flushRows` rows wait) the segments'
+ * buffers move, without a copy, to a writer thread that owns its own database connection, so
+ * neither encoding nor the insert runs on the event loop. A crash loses at most the rows not yet written: one
+ * interval's worth, or the backlog while the store is failing.
+ *
+ * Nothing accepted is dropped: failed writes are retried whole, and once the unwritten backlog
+ * passes `maxBacklogBytes` the writer stops `accepting` — readiness turns 503 and inference is
+ * refused with LOG_STORE_UNAVAILABLE until the store takes writes again.
  */
-import type { Batch } from '../codecs/tensor.ts';
-import { rowCount, rowValues } from '../codecs/records.ts';
-import type { ShadowOutcome, StepTrace } from '../inference/runner.ts';
+import { Worker } from 'node:worker_threads';
 import { type DB, sqliteOf } from '../store/index.ts';
-import type { InferenceLogTable } from '../store/schema.ts';
-import type { Insertable } from 'kysely';
+import type { LogEntry } from './entry.ts';
+import { SegmentBuilder } from './segments.ts';
+import type { FromWriter, ToWriter } from './write-host.ts';
 
-export interface LogEntry {
-  workspaceId: number;
-  pipelineId: number;
-  pipelineVersion: number;
-  time: number;
-  requestId?: string;
-  inputs: Batch;
-  outputs: Batch;
-  /** Which model answered each row of each step. */
-  trace: StepTrace[];
-  /** Challengers' outputs, when the pipeline has shadow steps. */
-  shadows?: ShadowOutcome[];
-  /** Per row: the validations it broke. */
-  anomalies: string[][];
-  latencyMs: number;
-  metadata: Record<string, unknown>;
-}
+export type { LogEntry } from './entry.ts';
 
 /** What the writer tells metrics (observability/metrics.ts). */
 export interface LogWriterMetrics {
@@ -37,139 +27,163 @@ export interface LogWriterMetrics {
 export interface LogWriterOptions {
   flushIntervalMs?: number;
   flushRows?: number;
+  /** Unwritten bytes (approximate, tensor data plus per-request overhead) past which inference is refused. Default 64 MiB. */
+  maxBacklogBytes?: number;
+  /** Pause between retries of a failed write. Default 200 ms. */
+  retryMs?: number;
   metrics?: LogWriterMetrics;
 }
 
-/** SQLite allows 32766 bound parameters per statement; 14 columns per row. */
-const INSERT_CHUNK = 2000;
+/** One write attempt of the writer thread, for metrics. */
+export interface WriteEvent { ok: boolean; rows: number; ms: number; error?: string }
 
-/** Per row, the JSON list of answering models; rows with the same arms share one string. */
-function modelsPerRow(trace: StepTrace[], n: number): (i: number) => string {
-  if (trace.every((t) => !t.rowModel)) {
-    const one = JSON.stringify(trace.map((t) => t.models[0]));
-    return () => one;
-  }
-  const cache = new Map<string, string>();
-  return (i) => {
-    const picks = trace.map((t) => (t.rowModel ? t.rowModel[i] : 0));
-    const k = picks.join(',');
-    let v = cache.get(k);
-    if (v === undefined) cache.set(k, (v = JSON.stringify(trace.map((t, s) => t.models[picks[s]]))));
-    return v;
-  };
-}
-
-/** Per row, challenger name -> {output: value} (or {error}). */
-function shadowsPerRow(shadows: ShadowOutcome[] | undefined, n: number): (i: number) => string {
-  if (!shadows || shadows.length === 0) return () => '{}';
-  const cols = shadows.map((s) => ({ s, values: s.outputs?.map((t) => [t.name, rowValues(t, n)] as const) }));
-  return (i) => {
-    const row: Record<string, unknown> = {};
-    for (const { s, values } of cols) {
-      row[s.model] = values ? Object.fromEntries(values.map(([name, v]) => [name, v[i]])) : { error: s.error };
-    }
-    return JSON.stringify(row);
-  };
-}
-
-function toRows(e: LogEntry): Insertable<InferenceLogTable>[] {
-  const n = rowCount(e.inputs);
-  const cols = (batch: Batch) => batch.map((t) => [t.name, rowValues(t, n)] as const);
-  const ins = cols(e.inputs);
-  const outs = cols(e.outputs);
-  const models = modelsPerRow(e.trace, n);
-  const shadow = shadowsPerRow(e.shadows, n);
-  const metadata = JSON.stringify(e.metadata);
-  const rows: Insertable<InferenceLogTable>[] = [];
-  for (let i = 0; i < n; i++) {
-    const input: Record<string, unknown> = {};
-    for (const [name, v] of ins) input[name] = v[i];
-    const output: Record<string, unknown> = {};
-    for (const [name, v] of outs) output[name] = v[i];
-    const broken = e.anomalies[i] ?? [];
-    rows.push({
-      workspace_id: e.workspaceId, pipeline_id: e.pipelineId, pipeline_version: e.pipelineVersion, time: e.time,
-      request_id: e.requestId ?? null, inputs: JSON.stringify(input), outputs: JSON.stringify(output),
-      models: models(i), latency_ms: e.latencyMs, metadata, shadow: shadow(i),
-      anomalies: JSON.stringify(broken), anomaly_count: broken.length,
-    });
-  }
-  return rows;
-}
+const THREAD = new URL('./write-thread.mjs', import.meta.url);
 
 export class InferenceLogWriter {
-  private pending: LogEntry[] = [];
-  private pendingRows = 0;
-  private flushing: Promise<void> = Promise.resolve();
+  /** Appended, not yet handed over: already columnar. */
+  private pending = new SegmentBuilder();
+  /** Handed to the writer thread, not yet written. */
+  private inflightRows = 0;
+  private inflightBytes = 0;
+  private worker: Worker;
+  private readonly workerData: { file: string; retryMs: number };
+  private readonly syncs = new Map<number, (ok: boolean) => void>();
+  private nextId = 1;
   private timer: NodeJS.Timeout;
   private readonly flushRows: number;
+  private readonly maxBacklogBytes: number;
+  /** Benchmark-only switch (BETTONG_BENCH_LOGS_OFF=1): log nothing, to measure what logging costs. */
+  private readonly discard = process.env.BETTONG_BENCH_LOGS_OFF === '1';
+  private closed = false;
+  private flushSoon = false;
+  private exited!: Promise<void>;
   /** Rows written since start, for tests and metrics. */
   written = 0;
+  /** Entries that could not be logged at all (reported on stderr). */
+  appendFailures = 0;
+  /** Failed write attempts since start (each is retried). */
+  writeFailures = 0;
+  lastError: string | null = null;
+  /** Called after every write attempt of the writer thread (metrics hook). */
+  onWrite?: (e: WriteEvent) => void;
 
-  /** On SQLite: one prepared statement in one transaction, the cheapest write per row. */
-  private readonly insertAll?: (rows: Insertable<InferenceLogTable>[]) => void;
-
-  private readonly metrics?: LogWriterMetrics;
-
-  constructor(private readonly db: DB, opts: LogWriterOptions = {}) {
+  constructor(db: DB, opts: LogWriterOptions = {}) {
+    const metrics = opts.metrics;
+    if (metrics) this.onWrite = (e) => (e.ok ? metrics.logFlushed(e.rows, e.ms) : metrics.logFlushFailed());
     this.flushRows = opts.flushRows ?? 5000;
-    this.metrics = opts.metrics;
+    this.maxBacklogBytes = opts.maxBacklogBytes ?? 64 * 1024 * 1024;
     const sqlite = sqliteOf(db);
-    if (sqlite) {
-      const cols = ['workspace_id', 'pipeline_id', 'pipeline_version', 'time', 'request_id', 'inputs', 'outputs', 'models', 'latency_ms', 'metadata', 'shadow', 'anomalies', 'anomaly_count'];
-      const insert = sqlite.prepare(`INSERT INTO inference_logs (${cols.join(', ')}) VALUES (${cols.map((c) => `@${c}`).join(', ')})`);
-      this.insertAll = sqlite.transaction((rows: Insertable<InferenceLogTable>[]) => { for (const r of rows) insert.run(r); });
-    }
+    // The PostgreSQL backend (issue 14) writes the same segments through its own pool: see src/logs/README.md.
+    if (!sqlite) throw new Error('the inference log writer needs the SQLite store');
+    this.workerData = { file: sqlite.name, retryMs: opts.retryMs ?? 200 };
+    this.worker = this.spawn();
     this.timer = setInterval(() => void this.flush(), opts.flushIntervalMs ?? 100);
     this.timer.unref();
   }
 
-  /** Rows accepted but not yet written. */
-  get backlogRows(): number {
-    return this.pendingRows;
+  /**
+   * The writer thread. Should it die (a bug, not a failing store: those are retried), what it
+   * held is reported lost, loudly, and a new one takes over, so the log keeps working.
+   */
+  private spawn(): Worker {
+    const w = new Worker(THREAD, { workerData: this.workerData });
+    w.unref();
+    w.on('message', (m: FromWriter) => this.onMessage(m));
+    w.on('error', (e) => console.error(`inference log writer thread failed: ${e.message}`));
+    this.exited = new Promise((resolve) => w.once('exit', () => {
+      resolve();
+      if (this.closed) return;
+      console.error(`inference log writer thread exited: ${this.inflightRows} rows handed to it are lost; starting a new one`);
+      this.inflightRows = 0;
+      this.inflightBytes = 0;
+      for (const done of this.syncs.values()) done(false);
+      this.syncs.clear();
+      this.worker = this.spawn();
+    }));
+    return w;
   }
+
+  /** Rows accepted and not yet written. */
+  get backlogRows(): number { return this.pending.rows + this.inflightRows; }
+  /** Approximate bytes accepted and not yet written. */
+  get backlogBytes(): number { return this.pending.bytes + this.inflightBytes; }
+  /** False while the unwritten backlog is past its bound: new inferences must be refused. */
+  get accepting(): boolean { return this.backlogBytes <= this.maxBacklogBytes; }
+  get maxBacklog(): number { return this.maxBacklogBytes; }
 
   append(entry: LogEntry): void {
-    this.pending.push(entry);
-    this.pendingRows += rowCount(entry.inputs);
-    if (this.pendingRows >= this.flushRows) setImmediate(() => void this.flush());
-  }
-
-  /** Writes everything appended so far; concurrent calls queue behind each other. */
-  flush(): Promise<void> {
-    this.flushing = this.flushing.then(() => this.writePending());
-    return this.flushing;
-  }
-
-  private async writePending(): Promise<void> {
-    if (this.pending.length === 0) return;
-    const entries = this.pending;
-    this.pending = [];
-    this.pendingRows = 0;
-    const started = performance.now();
-    const rows = entries.flatMap(toRows);
+    if (this.discard) return;
     try {
-      if (this.insertAll) this.insertAll(rows);
-      else {
-        await this.db.transaction().execute(async (tx) => {
-          for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
-            await tx.insertInto('inference_logs').values(rows.slice(i, i + INSERT_CHUNK)).execute();
-          }
-        });
-      }
-      this.written += rows.length;
-      this.metrics?.logFlushed(rows.length, performance.now() - started);
+      this.pending.append(entry);
     } catch (e) {
-      this.metrics?.logFlushFailed();
-      // Keep the entries for the next attempt rather than lose accepted inferences.
-      this.pending = entries.concat(this.pending);
-      this.pendingRows += rows.length;
-      console.error(`inference log flush failed, will retry: ${(e as Error).message}`);
+      // A tensor whose data does not match its datatype would be a codec bug: it must not fail the answer.
+      this.appendFailures++;
+      console.error(`inference log: could not log a request of pipeline ${entry.pipelineId}: ${(e as Error).message}`);
+      return;
+    }
+    if (this.pending.rows >= this.flushRows && !this.flushSoon) {
+      this.flushSoon = true;
+      setImmediate(() => { this.flushSoon = false; void this.flush(); });
+    }
+  }
+
+  /** Hands everything appended so far to the writer thread; resolves once it has tried to write it. */
+  flush(): Promise<boolean> {
+    // Nothing waiting and nothing in flight: everything appended is written already.
+    if (this.closed || this.backlogRows === 0) return Promise.resolve(this.backlogRows === 0);
+    this.handOver();
+    const id = this.nextId++;
+    // Unreferenced when idle (it must not keep a process alive), referenced while someone waits on it.
+    this.worker.ref();
+    return new Promise((resolve) => {
+      this.syncs.set(id, resolve);
+      this.post({ type: 'sync', id });
+    });
+  }
+
+  private handOver(): void {
+    const { rows, bytes } = this.pending;
+    if (rows === 0) return;
+    const segments = this.pending.take();
+    const msg: ToWriter = { type: 'write', id: this.nextId++, segments, rows, bytes };
+    this.inflightRows += rows;
+    this.inflightBytes += bytes;
+    // The columns' buffers move to the writer thread: no copy.
+    const transfer = segments.flatMap((s) => s.columns.flatMap((c) => (Array.isArray(c.data) ? [] : [c.data.buffer as ArrayBuffer])));
+    this.worker.postMessage(msg, transfer);
+  }
+
+  private post(m: ToWriter): void {
+    this.worker.postMessage(m);
+  }
+
+  private onMessage(m: FromWriter): void {
+    if (m.type === 'written') {
+      this.written += m.rows;
+      this.inflightRows -= m.rows;
+      this.inflightBytes -= m.bytes;
+      if (this.lastError) console.error(`inference log store writable again: ${m.rows} waiting rows written`);
+      this.lastError = null;
+      this.onWrite?.({ ok: true, rows: m.rows, ms: m.ms });
+    } else if (m.type === 'failed') {
+      this.writeFailures++;
+      if (this.lastError === null) console.error(`inference log write failed, will retry: ${m.error}`);
+      this.lastError = m.error;
+      this.onWrite?.({ ok: false, rows: m.rows, ms: m.ms, error: m.error });
+    } else {
+      this.syncs.get(m.id)?.(m.ok);
+      this.syncs.delete(m.id);
+      if (this.syncs.size === 0 && !this.closed) this.worker.unref();
     }
   }
 
   async close(): Promise<void> {
     clearInterval(this.timer);
-    await this.flush();
+    const ok = await this.flush();
+    this.closed = true;
+    if (!ok) console.error(`inference log store failing at shutdown: ${this.backlogRows} rows not written (${this.lastError})`);
+    this.worker.ref();
+    this.post({ type: 'close' });
+    await this.exited;
   }
 }

@@ -1,4 +1,4 @@
-/** Reading targets in SQL: both scan plans (rowid range, index) agree with binning the values in JS. */
+/** Reading targets from the log's typed columns: whole and cut segments, interleaved pipelines, agree with binning the values in JS. */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -7,14 +7,12 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { openPlatform, type Platform } from '../platform.ts';
 import { DEFAULT_WORKSPACE_ID } from '../store/index.ts';
-import type { InferenceLogTable } from '../store/schema.ts';
-import type { Insertable } from 'kysely';
 import { numericBinning, numericHistogram } from './binning.ts';
 import { type ColumnRef, categoricalWindow, numericValues, numericWindow, resolveColumn } from './source.ts';
 
 const MODEL = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../testdata/models/breast_cancer_logreg.onnx');
 
-describe('assay targets read in SQL', () => {
+describe('assay targets read from the log columns', () => {
   let p: Platform;
   let dir: string;
   let col: ColumnRef;
@@ -32,20 +30,20 @@ describe('assay targets read in SQL', () => {
     }
     col = resolveColumn(await p.pipelines.versions(DEFAULT_WORKSPACE_ID, 'dense'), 'out.probabilities', [1]);
     label = resolveColumn(await p.pipelines.versions(DEFAULT_WORKSPACE_ID, 'dense'), 'out.label', null);
-    // 'dense' owns almost every row; 'sparse' has one row in 20, interleaved. Some values are null (NaN) or strings.
-    const rows: Insertable<InferenceLogTable>[] = [];
+    // 'dense' owns almost every row; 'sparse' has one row in 20, interleaved. Some values are NaN or infinite (missing).
     for (let i = 0; i < 24_000; i++) {
       const name = i % 20 === 7 ? 'sparse' : 'dense';
-      const v = i % 97 === 0 ? null : i % 89 === 0 ? 'oops' : Math.fround(((i * 7919) % 1000) / 1000);
-      want[name].push(typeof v === 'number' ? v : NaN);
-      rows.push({
-        workspace_id: 1, pipeline_id: ids[name], pipeline_version: 1, time: 1_000_000 + i, request_id: null, inputs: '{}',
-        outputs: JSON.stringify({ label: i % 3, probabilities: [0, v] }), models: '[]', latency_ms: 0, metadata: '{}',
+      const v = i % 97 === 0 ? NaN : i % 89 === 0 ? Infinity : Math.fround(((i * 7919) % 1000) / 1000);
+      want[name].push(Number.isFinite(v) ? v : NaN);
+      p.logs.append({
+        workspaceId: 1, pipelineId: ids[name], pipelineVersion: 1, time: 1_000_000 + i, inputs: [], trace: [], anomalies: [], latencyMs: 0, metadata: {},
+        outputs: [
+          { name: 'label', datatype: 'INT64', shape: [1], data: BigInt64Array.of(BigInt(i % 3)) },
+          { name: 'probabilities', datatype: 'FP32', shape: [1, 2], data: Float32Array.of(0, v) },
+        ],
       });
     }
-    await p.db.transaction().execute(async (tx) => {
-      for (let i = 0; i < rows.length; i += 2000) await tx.insertInto('inference_logs').values(rows.slice(i, i + 2000)).execute();
-    });
+    await p.logs.flush();
   });
   after(async () => {
     await p.close();

@@ -1,20 +1,21 @@
 /**
- * Reading an assay's target where the data is: SQLite's json_extract over the inference log's
- * `inputs` / `outputs` JSON, histograms aggregated in SQL (one row per bin comes back), and raw
- * values streamed into a Float64Array when a metric needs the sample. No log row ever becomes a
- * JS object.
+ * Reading an assay's target where the data is: the inference log's typed column blobs
+ * (logs/segments.ts), segment by segment, one column at a time. A value is an element of a
+ * typed array: nothing is parsed, and no log row ever becomes a JS object. Memory stays bounded
+ * by a batch of segments, except where a metric needs the whole sample (numericValues).
  */
-import { type RawBuilder, sql } from 'kysely';
+import { float16BitsToNumber } from '../codecs/float16.ts';
 import { fail } from '../errors/index.ts';
+import { TIME, elementOffset, jsonElement, readColumn, type ColumnSpec } from '../logs/segments.ts';
 import type { PipelineVersion } from '../pipelines/index.ts';
-import { type DB, sqliteOf } from '../store/index.ts';
-import { type Category, interiorBins } from './binning.ts';
+import type { DB } from '../store/index.ts';
+import { type Category, asCategory, interiorBins, numericBinIndex } from './binning.ts';
 
 export interface ColumnRef {
-  /** The JSON column of inference_logs the value lives in. */
-  side: 'inputs' | 'outputs';
-  /** SQLite JSON path, e.g. $."probabilities"[1] */
-  path: string;
+  /** The log column the value lives in: in.<input> or out.<output>. */
+  column: string;
+  /** The element within one row's tensor; null for one value per row. */
+  index: number[] | null;
   /** As users write it: out.probabilities[1] */
   label: string;
   /** The tensor's datatype, for the default target kind. */
@@ -33,7 +34,6 @@ export function resolveColumn(versions: PipelineVersion[], column: string, index
     const known = [...new Set(specs.map((s) => `${m[1]}.${s.name}`))].join(', ');
     return fail('UNKNOWN_COLUMN', `pipeline '${versions[0]?.pipeline}' has no column '${column}'; its ${side} are: ${known || '(none)'}`);
   }
-  if (name.includes('"')) fail('UNKNOWN_COLUMN', `column names with '"' cannot be assayed: '${column}'`);
   const row = spec.shape.slice(1); // the batch dimension comes first
   if (row.length === 0 && index) fail('UNKNOWN_COLUMN', `'${column}' holds one value per row; leave 'target.index' out`);
   if (row.length > 0 && !index) {
@@ -46,46 +46,70 @@ export function resolveColumn(versions: PipelineVersion[], column: string, index
     });
   }
   const suffix = index ? index.map((i) => `[${i}]`).join('') : '';
-  return { side, path: `$."${name}"${suffix}`, label: `${column}${suffix}`, datatype: spec.datatype };
+  return { column, index, label: `${column}${suffix}`, datatype: spec.datatype };
 }
 
-const valueExpr = (c: ColumnRef) => sql`json_extract(${sql.ref(c.side)}, ${c.path})`;
+/** Segments read per query: bounds memory to this many segments' target column. */
+const SEGMENTS_PER_READ = 32;
+
+/** The target's values of one segment's rows in range: numbers (NaN: missing, not finite, not numeric) or raw JSON values. */
+type Chunk = { numbers: Float64Array; raw?: undefined } | { raw: unknown[]; numbers?: undefined };
+
+function typedNumbers(col: ReturnType<typeof readColumn>, off: number, rows: number[] | null, n: number): Float64Array {
+  const out = new Float64Array(rows ? rows.length : n);
+  if (off < 0) return out.fill(NaN);
+  const t = col.typed!;
+  const step = col.step;
+  const fp16 = col.spec.datatype === 'FP16';
+  const big = typeof t[0] === 'bigint';
+  for (let j = 0; j < out.length; j++) {
+    const i = rows ? rows[j] : j;
+    const raw = t[i * step + off];
+    const x = fp16 ? float16BitsToNumber(raw as number) : big ? Number(raw) : (raw as number);
+    out[j] = Number.isFinite(x) ? x : NaN;
+  }
+  return out;
+}
 
 /**
- * The target as a category's text (mirrors `asCategory` in binning.ts): a string as it is, any
- * other JSON value as its JSON text (`->` gives the number as logged: 0 → '0', true → 'true'),
- * JSON null or no value NULL.
+ * The target per segment overlapping [start, end), in log order. Rows of a segment that lies
+ * wholly inside the range need no time check; only a segment the range cuts reads its time column.
+ * A segment without the column (logged under another signature) gives missing values.
  */
-const categoryExpr = (c: ColumnRef) => {
-  const col = sql.ref(c.side);
-  return sql`CASE json_type(${col}, ${c.path}) WHEN 'text' THEN json_extract(${col}, ${c.path}) WHEN 'null' THEN NULL ELSE ${col} -> ${c.path} END`;
-};
-
-/**
- * How to reach a pipeline's rows in [start, end). Rows are appended in about time order, so when
- * they make up most of the rowid range they span, walking that range of the table in order (and
- * filtering) beats looking each row up through the (pipeline_id, time) index.
- */
-interface Scan { lo: number; hi: number; dense: boolean }
-
-async function planScan(db: DB, pipelineId: number, start: number, end: number): Promise<Scan> {
-  const r = await db.selectFrom('inference_logs').where('pipeline_id', '=', pipelineId).where('time', '>=', start).where('time', '<', end)
-    .select((eb) => [eb.fn.min('id').as('lo'), eb.fn.max('id').as('hi'), eb.fn.countAll().as('n')]).executeTakeFirstOrThrow();
-  const lo = Number(r.lo ?? 0);
-  const hi = Number(r.hi ?? -1);
-  return { lo, hi, dense: Number(r.n) >= 10_000 && Number(r.n) >= 0.5 * (hi - lo + 1) };
+async function* targetChunks(db: DB, pipelineId: number, c: ColumnRef, start: number, end: number): AsyncGenerator<Chunk> {
+  let last = 0;
+  for (;;) {
+    const segs = await db.selectFrom('inference_log_segments as s')
+      .leftJoin('inference_log_columns as c', (j) => j.onRef('c.segment_id', '=', 's.id').on('c.name', '=', c.column))
+      .select(['s.id', 's.rows', 's.time_min', 's.time_max', 's.columns', 'c.data'])
+      .where('s.pipeline_id', '=', pipelineId).where('s.time_max', '>=', start).where('s.time_min', '<', end).where('s.id', '>', last)
+      .orderBy('s.id').limit(SEGMENTS_PER_READ).execute();
+    for (const s of segs) {
+      let rows: number[] | null = null;
+      if (Number(s.time_min) < start || Number(s.time_max) >= end) {
+        const t = await db.selectFrom('inference_log_columns').select('data').where('segment_id', '=', s.id).where('name', '=', TIME).executeTakeFirstOrThrow();
+        const time = readColumn({ name: TIME, encoding: 'typed', datatype: 'FP64', shape: [] }, t.data).typed as Float64Array;
+        rows = [];
+        for (let i = 0; i < s.rows; i++) if (time[i] >= start && time[i] < end) rows.push(i);
+      }
+      const n = rows ? rows.length : s.rows;
+      const spec = (JSON.parse(s.columns) as ColumnSpec[]).find((x) => x.name === c.column);
+      if (!spec || !s.data) yield { numbers: new Float64Array(n).fill(NaN) };
+      else {
+        const col = readColumn(spec, s.data);
+        if (spec.encoding === 'typed') yield { numbers: typedNumbers(col, elementOffset(col, c.index), rows, s.rows) };
+        else yield { raw: Array.from({ length: n }, (_, j) => jsonElement(col, rows ? rows[j] : j, c.index)) };
+      }
+    }
+    if (segs.length < SEGMENTS_PER_READ) return;
+    last = segs[segs.length - 1].id;
+  }
 }
 
-/** The target per log row in [start, end): a co-routine (LIMIT -1 keeps SQLite from inlining it), so json_extract runs once a row. */
-function values(c: ColumnRef, pipelineId: number, start: number, end: number, scan: Scan, v: RawBuilder<unknown> = valueExpr(c)): RawBuilder<unknown> {
-  // The unary + keeps SQLite off the index for the dense plan: it walks the rowid range instead.
-  return scan.dense
-    ? sql`(SELECT ${v} AS v FROM inference_logs WHERE id BETWEEN ${scan.lo} AND ${scan.hi} AND +pipeline_id = ${pipelineId} AND +time >= ${start} AND +time < ${end} LIMIT -1)`
-    : sql`(SELECT ${v} AS v FROM inference_logs WHERE pipeline_id = ${pipelineId} AND time >= ${start} AND time < ${end} LIMIT -1)`;
-}
+/** A JSON value as a number (booleans 1/0, as json_extract gave them); NaN when it is none. */
+const jsonNumber = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'boolean' ? Number(v) : NaN);
 
-/** A numeric value or NULL (missing, null for NaN, strings). */
-const numeric = sql`CASE WHEN typeof(v) IN ('integer', 'real') THEN v END`;
+const numbersOf = (ch: Chunk): ArrayLike<number> => ch.numbers ?? Float64Array.from(ch.raw, jsonNumber);
 
 export interface NumericSummary {
   /** Rows, NaN included. */
@@ -104,99 +128,91 @@ export interface NumericWindow {
   summary: NumericSummary;
 }
 
-/** Bin counts and summary statistics of a numeric target over [start, end), all in one SQL pass. */
+/** Bin counts and summary statistics of a numeric target over [start, end), in one pass over its column. */
 export async function numericWindow(db: DB, pipelineId: number, c: ColumnRef, edges: number[], start: number, end: number): Promise<NumericWindow> {
-  const k = interiorBins(edges);
-  const m = edges.length - 1;
-  const whens = [sql`WHEN x IS NULL OR x < ${edges[0]} THEN 0`];
-  for (let i = 1; i < m; i++) whens.push(sql`WHEN x < ${edges[i]} THEN ${i}`);
-  whens.push(sql`WHEN x <= ${edges[m]} THEN ${k}`);
-  const bin = sql`CASE ${sql.join(whens, sql` `)} ELSE ${k + 1} END`;
-  const q = sql<{ bin: number; n: number; nx: number; s: number | null; ss: number | null; lo: number | null; hi: number | null }>`
-    SELECT bin, count(*) AS n, count(x) AS nx, sum(x) AS s, sum(x * x) AS ss, min(x) AS lo, max(x) AS hi
-    FROM (SELECT x, ${bin} AS bin FROM (SELECT ${numeric} AS x FROM ${values(c, pipelineId, start, end, await planScan(db, pipelineId, start, end))} LIMIT -1))
-    GROUP BY bin`;
-  const rows = (await q.execute(db)).rows;
-  const counts = new Array(k + 2).fill(0);
+  const counts = new Array(interiorBins(edges) + 2).fill(0);
   let n = 0;
   let nx = 0;
   let s = 0;
   let ss = 0;
   let lo = Infinity;
   let hi = -Infinity;
-  for (const r of rows) {
-    counts[r.bin] = Number(r.n);
-    n += Number(r.n);
-    nx += Number(r.nx);
-    s += r.s ?? 0;
-    ss += r.ss ?? 0;
-    if (r.lo !== null) lo = Math.min(lo, r.lo);
-    if (r.hi !== null) hi = Math.max(hi, r.hi);
+  for await (const ch of targetChunks(db, pipelineId, c, start, end)) {
+    const xs = numbersOf(ch);
+    n += xs.length;
+    for (let i = 0; i < xs.length; i++) {
+      const x = xs[i];
+      counts[numericBinIndex(edges, x)]++;
+      if (Number.isNaN(x)) continue;
+      nx++;
+      s += x;
+      ss += x * x;
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
   }
   const mean = nx > 0 ? s / nx : null;
   const std = mean !== null ? Math.sqrt(Math.max(0, ss / nx - mean * mean)) : null;
   return { counts, summary: { count: n, nan_count: n - nx, mean, std, min: nx > 0 ? lo : null, max: nx > 0 ? hi : null } };
 }
 
-/**
- * Counts per category over [start, end): bin 0 missing, 1…K the categories, K+1 unseen. Compared
- * as text, so a profile stored with number categories still matches.
- */
+/** Values as categories (NaN and non-values: null). */
+function* categoriesOf(ch: Chunk): Generator<Category | null> {
+  if (ch.numbers) for (const x of ch.numbers) yield asCategory(x);
+  else for (const v of ch.raw) yield asCategory(v);
+}
+
+/** Counts per category over [start, end): bin 0 missing, 1…K the categories, K+1 unseen. */
 export async function categoricalWindow(db: DB, pipelineId: number, c: ColumnRef, categories: (Category | number)[], start: number, end: number): Promise<number[]> {
-  const whens = [sql`WHEN v IS NULL THEN 0`, ...categories.map((cat, i) => sql`WHEN v = ${String(cat)} THEN ${i + 1}`)];
-  const rows = values(c, pipelineId, start, end, await planScan(db, pipelineId, start, end), categoryExpr(c));
-  const q = sql<{ bin: number; n: number }>`
-    SELECT bin, count(*) AS n FROM (SELECT CASE ${sql.join(whens, sql` `)} ELSE ${categories.length + 1} END AS bin FROM ${rows})
-    GROUP BY bin`;
+  // Compared as text, so a profile stored with number categories still matches.
+  const pos = new Map<Category, number>(categories.map((cat, i) => [String(cat), i + 1]));
   const counts = new Array(categories.length + 2).fill(0);
-  for (const r of (await q.execute(db)).rows) counts[r.bin] = Number(r.n);
+  for await (const ch of targetChunks(db, pipelineId, c, start, end)) {
+    for (const v of categoriesOf(ch)) counts[v === null ? 0 : pos.get(v) ?? categories.length + 1]++;
+  }
   return counts;
 }
 
-/** Distinct categories and their counts (a categorical baseline from the logs); null: missing. */
+/** Distinct values and their counts (a categorical baseline from the logs); stops past 100,000 distinct values. */
 export async function distinctValues(db: DB, pipelineId: number, c: ColumnRef, start: number, end: number): Promise<Map<Category | null, number>> {
-  const rows = values(c, pipelineId, start, end, await planScan(db, pipelineId, start, end), categoryExpr(c));
-  const q = sql<{ v: Category | null; n: number }>`SELECT v, count(*) AS n FROM ${rows} GROUP BY v LIMIT 100001`;
   const out = new Map<Category | null, number>();
-  for (const r of (await q.execute(db)).rows) out.set(r.v, (out.get(r.v) ?? 0) + Number(r.n));
+  for await (const ch of targetChunks(db, pipelineId, c, start, end)) {
+    for (const v of categoriesOf(ch)) {
+      out.set(v, (out.get(v) ?? 0) + 1);
+      if (out.size > 100_000) return out;
+    }
+  }
   return out;
 }
 
-/** Growable float64 buffer. */
+/** Growable float64 buffer, filled a chunk at a time. */
 export class FloatBuffer {
   private buf = new Float64Array(1024);
   length = 0;
-  push(x: number): void {
-    if (this.length === this.buf.length) {
+  pushAll(xs: ArrayLike<number>): void {
+    while (this.length + xs.length > this.buf.length) {
       const next = new Float64Array(this.buf.length * 2);
       next.set(this.buf);
       this.buf = next;
     }
-    this.buf[this.length++] = x;
+    this.buf.set(xs, this.length);
+    this.length += xs.length;
   }
   /** The values pushed, as a view (no copy). */
   view(): Float64Array { return this.buf.subarray(0, this.length); }
 }
 
-/** Every value over [start, end) streamed into a Float64Array; NaN for missing / non-numeric. */
+/** Every value over [start, end) in a Float64Array; NaN for missing / non-numeric. */
 export async function numericValues(db: DB, pipelineId: number, c: ColumnRef, start: number, end: number): Promise<Float64Array> {
   const out = new FloatBuffer();
-  const q = db.selectFrom(values(c, pipelineId, start, end, await planScan(db, pipelineId, start, end)).as('t')).select(sql<number | null>`${numeric}`.as('x'));
-  const conn = sqliteOf(db);
-  if (conn) {
-    // One plucked number per row straight from better-sqlite3: no row objects at all.
-    const { sql: text, parameters } = q.compile();
-    for (const x of conn.prepare(text).pluck().iterate(...parameters) as IterableIterator<number | null>) out.push(x ?? NaN);
-  } else {
-    for await (const r of q.stream(10_000)) out.push(r.x ?? NaN);
-  }
+  for await (const ch of targetChunks(db, pipelineId, c, start, end)) out.pushAll(numbersOf(ch));
   return out.view();
 }
 
 /** First and last log time and the row count of a pipeline (for default preview ranges). */
 export async function logSpan(db: DB, pipelineId: number): Promise<{ first: number | null; last: number | null; rows: number }> {
-  const r = await db.selectFrom('inference_logs').where('pipeline_id', '=', pipelineId)
-    .select((eb) => [eb.fn.min('time').as('first'), eb.fn.max('time').as('last'), eb.fn.countAll().as('rows')])
+  const r = await db.selectFrom('inference_log_segments').where('pipeline_id', '=', pipelineId)
+    .select((eb) => [eb.fn.min('time_min').as('first'), eb.fn.max('time_max').as('last'), eb.fn.sum<number>('rows').as('rows')])
     .executeTakeFirstOrThrow();
   return { first: r.first === null ? null : Number(r.first), last: r.last === null ? null : Number(r.last), rows: Number(r.rows) };
 }

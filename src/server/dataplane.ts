@@ -45,7 +45,8 @@ export class DataPlane {
   }
 
   ready(): boolean {
-    return !this.state.shuttingDown && this.p.deployments.isReady();
+    // Not ready while the inference log cannot keep what it is given (issue 10): inference is refused then.
+    return !this.state.shuttingDown && this.p.deployments.isReady() && this.p.logs.accepting;
   }
 
   /** Each transport adds the protocol extensions it speaks. */

@@ -55,27 +55,32 @@ export interface DeploymentTable {
   updated_at: number;
 }
 
-export interface InferenceLogTable {
+/** Inference logs, columnar: one row per segment (a flush's rows of one pipeline version and column layout). */
+export interface InferenceLogSegmentTable {
   id: Generated<number>;
   workspace_id: number;
   pipeline_id: number;
   pipeline_version: number;
-  time: number;
-  request_id: string | null;
-  /** JSON object: input name -> this row's value */
-  inputs: string;
-  /** JSON object: output name -> this row's value */
-  outputs: string;
-  /** JSON array of the model versions that answered */
+  /** Time (epoch ms) of the segment's first and last row; rows are in time order within it. */
+  time_min: number;
+  time_max: number;
+  rows: number;
+  /** Rows that broke at least one validation. */
+  anomaly_rows: number;
+  /** JSON array of the distinct lists of answering models; column 'models' indexes it per row when it has several */
   models: string;
-  latency_ms: number;
-  /** JSON object: request metadata */
-  metadata: string;
-  /** JSON object: challenger model -> its outputs for this row (or {error}) */
-  shadow: Generated<string>;
-  /** JSON array: names of the validations this row broke */
-  anomalies: Generated<string>;
-  anomaly_count: Generated<number>;
+  /** JSON array, per request in row order: [rows, request_id, latency_ms, metadata] */
+  requests: string;
+  /** JSON array of ColumnSpec (logs/segments.ts): name, encoding, datatype, per-row shape */
+  columns: string;
+}
+
+/** One column of one segment: typed values little-endian, rows x elements, or a UTF-8 JSON array. */
+export interface InferenceLogColumnTable {
+  segment_id: number;
+  /** 'time' | 'models' | 'anomalies' | 'in.<input>' | 'out.<output>' | 'shadow.<model>.<output>' | 'shadow.<model>.error' */
+  name: string;
+  data: Buffer;
 }
 
 export interface AssayTable {
@@ -184,7 +189,8 @@ export interface Database {
   pipelines: PipelineTable;
   pipeline_versions: PipelineVersionTable;
   deployments: DeploymentTable;
-  inference_logs: InferenceLogTable;
+  inference_log_segments: InferenceLogSegmentTable;
+  inference_log_columns: InferenceLogColumnTable;
   assays: AssayTable;
   assay_results: AssayResultTable;
   assay_alerts: AssayAlertTable;
