@@ -13,7 +13,7 @@ fs.rmSync(dist, { recursive: true, force: true });
 execFileSync(process.execPath, [path.join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(root, 'tsconfig.build.json')], { stdio: 'inherit' });
 
 // Non-TypeScript files (but the tsx entries, which only a source checkout uses).
-const SOURCE_ONLY = new Set(['replica-worker.mjs']);
+const SOURCE_ONLY = new Set(['replica-worker.mjs', 'write-thread.mjs']);
 for (const entry of fs.readdirSync(src, { recursive: true, withFileTypes: true })) {
   if (!entry.isFile() || entry.name.endsWith('.ts') || SOURCE_ONLY.has(entry.name)) continue;
   const from = path.join(entry.parentPath, entry.name);

@@ -37,7 +37,8 @@ export interface LogWriterOptions {
 /** One write attempt of the writer thread, for metrics. */
 export interface WriteEvent { ok: boolean; rows: number; ms: number; error?: string }
 
-const THREAD = new URL('./write-thread.mjs', import.meta.url);
+// From source the thread loads TypeScript through tsx; the built package (dist/) runs the compiled host.
+const THREAD = import.meta.url.endsWith('.ts') ? new URL('./write-thread.mjs', import.meta.url) : new URL('./write-host.js', import.meta.url);
 
 export class InferenceLogWriter {
   /** Appended, not yet handed over: already columnar. */
