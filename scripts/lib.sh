@@ -28,3 +28,17 @@ ensure_python_venv() {
     echo "$want" > "$stamp"
   fi
 }
+
+# Custom code (JavaScript/Python steps) runs in a bubblewrap sandbox: install it where apt can.
+ensure_bubblewrap() {
+  command -v bwrap >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing bubblewrap (the sandbox for custom code)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap >/dev/null 2>&1 ||
+      { DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap >/dev/null 2>&1; } ||
+      echo "warning: could not install bubblewrap; custom code will be refused (or use --unsandboxed-custom-code)"
+  else
+    echo "warning: bubblewrap (bwrap) is not installed; custom code will be refused (or use --unsandboxed-custom-code)"
+  fi
+}

@@ -11,6 +11,7 @@ import { InferenceLogWriter, type LogWriterOptions } from './logs/writer.ts';
 import { AlertDispatcher, AssayScheduler, AssayService, type MonitoringOptions } from './monitoring/index.ts';
 import { PipelineService } from './pipelines/index.ts';
 import { ModelRegistry } from './registry/index.ts';
+import type { SandboxSettings } from './runtimes/sandbox/index.ts';
 import { type DB, openStore } from './store/index.ts';
 
 export interface PlatformOptions {
@@ -18,6 +19,8 @@ export interface PlatformOptions {
   logs?: LogWriterOptions;
   /** Assay scheduler and alert delivery settings. */
   assays?: MonitoringOptions;
+  /** Where custom code (js, python steps) runs: the sandbox, or without one when explicitly allowed. */
+  customCode?: Pick<SandboxSettings, 'unsandboxed' | 'bwrap'>;
 }
 
 export interface Platform {
@@ -35,9 +38,9 @@ export interface Platform {
 
 export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
   const db = await openStore(opts.dataDir);
-  const registry = new ModelRegistry(db, new ArtifactStore(path.join(opts.dataDir, 'artifacts')));
+  const registry = new ModelRegistry(db, new ArtifactStore(path.join(opts.dataDir, 'artifacts')), opts.customCode);
   const pipelines = new PipelineService(db, registry);
-  const deployments = new DeploymentService(db, pipelines, registry);
+  const deployments = new DeploymentService(db, pipelines, registry, opts.customCode);
   const logs = new InferenceLogWriter(db, opts.logs);
   const inference = new InferenceService(deployments, logs);
   const clock = opts.assays?.now ?? Date.now;

@@ -5,7 +5,7 @@
 import type { ArtifactStore } from '../artifacts/index.ts';
 import { sha256 } from '../artifacts/index.ts';
 import { fail } from '../errors/index.ts';
-import { getRuntime, type Signature } from '../runtimes/index.ts';
+import { getRuntime, type SandboxSettings, type Signature } from '../runtimes/index.ts';
 import type { DB } from '../store/index.ts';
 
 export interface ModelVersion {
@@ -54,14 +54,15 @@ function toVersion(model: string, r: VersionRow): ModelVersion {
 }
 
 export class ModelRegistry {
-  constructor(private readonly db: DB, private readonly artifacts: ArtifactStore) {}
+  constructor(private readonly db: DB, private readonly artifacts: ArtifactStore, private readonly customCode: SandboxSettings = {}) {}
 
   /** Registers an artifact; identical content returns the existing version (created: false). */
   async upload(workspaceId: number, name: string, bytes: Uint8Array, runtimeName = 'onnx'): Promise<{ version: ModelVersion; created: boolean }> {
     checkName('model', name);
     if (bytes.length === 0) fail('INVALID_MODEL', 'the uploaded model file is empty');
     const runtime = getRuntime(runtimeName);
-    const signature = await runtime.inspect(bytes);
+    // Custom code is read in its sandbox, like when it serves: an upload runs nothing in the server.
+    const signature = await runtime.inspect(bytes, { name: `${name} (upload)`, sandbox: this.customCode });
     const digest = sha256(bytes);
 
     const existing = await this.db.selectFrom('model_versions as v').innerJoin('models as m', 'm.id', 'v.model_id')

@@ -1,5 +1,5 @@
 /** Starting and stopping a whole Bettong server over a data directory. */
-import { openPlatform, type Platform } from '../platform.ts';
+import { openPlatform, type Platform, type PlatformOptions } from '../platform.ts';
 import type { LogWriterOptions } from '../logs/writer.ts';
 import type { MonitoringOptions } from '../monitoring/index.ts';
 import { buildServer, type ServerOptions } from './app.ts';
@@ -16,6 +16,8 @@ export interface StartOptions extends ServerOptions {
   assays?: MonitoringOptions;
   /** The admin's API token (BETTONG_ADMIN_TOKEN); on a first start without it, one is generated. */
   adminToken?: string;
+  /** Where custom code runs (`--unsandboxed-custom-code` sets `unsandboxed`). */
+  customCode?: PlatformOptions['customCode'];
 }
 
 export interface RunningServer {
@@ -44,7 +46,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
   if (opts.auth && opts.grpcPort !== undefined) {
     throw new Error('gRPC does not check API tokens yet: start without --grpc-port when --auth is on');
   }
-  const platform = await openPlatform({ dataDir: opts.dataDir, logs: opts.logs, assays: opts.assays });
+  const platform = await openPlatform({ dataDir: opts.dataDir, logs: opts.logs, assays: opts.assays, customCode: opts.customCode });
   let adminToken: string | undefined;
   try {
     ({ adminToken } = await platform.access.bootstrap({ adminToken: opts.adminToken }));
