@@ -20,7 +20,7 @@ export interface PlatformOptions {
   /** Assay scheduler and alert delivery settings. */
   assays?: MonitoringOptions;
   /** Where custom code (js, python steps) runs: the sandbox, or without one when explicitly allowed. */
-  customCode?: Pick<SandboxSettings, 'unsandboxed' | 'bwrap'>;
+  customCode?: Pick<SandboxSettings, 'unsandboxed' | 'bwrap' | 'python'>;
 }
 
 export interface Platform {

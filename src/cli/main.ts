@@ -40,6 +40,7 @@ program.command('serve')
   .option('--auth', 'every request needs an API token (BETTONG_AUTH=1); required to bind anything but loopback')
   .addOption(new Option('--rate-limit <n>', 'inference requests per second per token (default: unlimited)').env('BETTONG_RATE_LIMIT'))
   .addOption(new Option('--rate-burst <n>', 'inference requests a token may make at once (default: the rate)').env('BETTONG_RATE_BURST'))
+  .addOption(new Option('--python <path>', 'the Python interpreter for Python steps; its environment needs pandas, numpy, pyarrow (default: python3)').env('BETTONG_PYTHON'))
   .option('--unsandboxed-custom-code', 'run JavaScript/Python steps without the bubblewrap sandbox (only where none is available, for trusted code)')
   .action(serve);
 

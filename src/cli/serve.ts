@@ -19,7 +19,7 @@ async function deployDemo(p: Platform): Promise<void> {
 
 interface ServeOptions {
   dataDir: string; host: string; port: string; grpcPort?: string; bodyLimit: string; demo?: boolean;
-  auth?: boolean; rateLimit?: string; rateBurst?: string; unsandboxedCustomCode?: boolean;
+  auth?: boolean; rateLimit?: string; rateBurst?: string; unsandboxedCustomCode?: boolean; python?: string;
 }
 
 const positive = (what: string, v: string | undefined) => {
@@ -37,7 +37,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   const perSecond = positive('--rate-limit', o.rateLimit);
   const server = await startServer({
     dataDir: path.resolve(o.dataDir), host: o.host, port: Number(o.port), grpcPort, bodyLimit: Number(o.bodyLimit) * 1024 * 1024,
-    auth, adminToken: process.env.BETTONG_ADMIN_TOKEN || undefined, customCode: { unsandboxed: o.unsandboxedCustomCode === true },
+    auth, adminToken: process.env.BETTONG_ADMIN_TOKEN || undefined, customCode: { unsandboxed: o.unsandboxedCustomCode === true, python: o.python },
     ...(perSecond ? { rateLimit: { perSecond, burst: positive('--rate-burst', o.rateBurst) } } : {}),
   });
   if (server.adminToken) {

@@ -110,7 +110,7 @@ export class BettongClient {
   // models
 
   /** Registers an ONNX file, or a JavaScript/TypeScript step module with `{ runtime: 'js' }`. */
-  uploadModel(name: string, artifact: Uint8Array, opts: { runtime?: 'onnx' | 'js' } = {}): Promise<ModelVersion & { created: boolean }> {
+  uploadModel(name: string, artifact: Uint8Array, opts: { runtime?: 'onnx' | 'js' | 'python' } = {}): Promise<ModelVersion & { created: boolean }> {
     const q = opts.runtime ? `?runtime=${opts.runtime}` : '';
     return this.json('POST', `/v1/models/${encodeURIComponent(name)}${q}`, artifact);
   }

@@ -1,17 +1,28 @@
 /** `bettong model ...`: register and inspect models. */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import path from 'node:path';
 import { table } from '../format.ts';
 import type { Command } from 'commander';
 import type { Cli } from '../context.ts';
 
+/** A Python model's folder as the .tar.gz the server unpacks (model.py at its top). */
+function packFolder(dir: string): Buffer {
+  if (!fs.existsSync(path.join(dir, 'model.py'))) throw new Error(`${dir} holds no model.py`);
+  const r = spawnSync('tar', ['-czf', '-', '-C', dir, '.'], { maxBuffer: 1 << 30 });
+  if (r.status !== 0) throw new Error(`could not pack ${dir}: ${r.stderr?.toString() || r.error?.message}`);
+  return r.stdout;
+}
+
 export function modelCommands(program: Command, { client, print, int }: Cli): void {
   const model = program.command('model').description('register and inspect models');
   model.command('upload <name> <file>')
-    .description('upload an ONNX file, or a JavaScript/TypeScript step module, as a new model version')
-    .option('--runtime <runtime>', 'onnx or js (default: js for .js/.mjs/.ts files, else onnx)')
-    .action(async (name: string, file: string, o: { runtime?: 'onnx' | 'js' }) => {
-    const runtime = o.runtime ?? (/\.(m?js|ts|mts)$/i.test(file) ? 'js' : 'onnx');
-    const v = await client().uploadModel(name, fs.readFileSync(file), { runtime });
+    .description('upload an ONNX file, a JavaScript/TypeScript step module, or a Python model (model.py, a folder or a .zip/.tar.gz holding it) as a new model version')
+    .option('--runtime <runtime>', 'onnx, js or python (default: by the file: .js/.mjs/.ts js; .py, .zip, .tar.gz or a folder python; else onnx)')
+    .action(async (name: string, file: string, o: { runtime?: 'onnx' | 'js' | 'python' }) => {
+    const folder = fs.statSync(file).isDirectory();
+    const runtime = o.runtime ?? (folder || /\.(py|zip|tar\.gz|tgz)$/i.test(file) ? 'python' : /\.(m?js|ts|mts)$/i.test(file) ? 'js' : 'onnx');
+    const v = await client().uploadModel(name, folder ? packFolder(file) : fs.readFileSync(file), { runtime });
     print(v, () => `${v.created ? 'registered' : 'already registered'}: model ${v.model} version ${v.version} (sha256 ${v.sha256.slice(0, 12)})\n` +
       table([...v.signature.inputs.map((s) => ({ kind: 'input', ...s })), ...v.signature.outputs.map((s) => ({ kind: 'output', ...s }))]));
   });

@@ -21,17 +21,11 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { tableFromIPC, tableToIPC } from 'apache-arrow';
 import { buildSync, transformSync } from 'esbuild';
-import { batchToTable, tableToBatch } from '../../codecs/arrow.ts';
-import { rowCount } from '../../codecs/records.ts';
-import { type Batch, isDataType } from '../../codecs/tensor.ts';
 import { fail } from '../../errors/index.ts';
-import type { Model, Runtime, RuntimeConfig, Signature, TensorSpec } from '../runtime.ts';
-import { type Mount, WorkerProcess } from '../sandbox/index.ts';
+import type { Runtime, RuntimeConfig } from '../runtime.ts';
+import { type LaunchSpec, type Mount, ProcessModel } from '../sandbox/index.ts';
 
-const LOAD_TIMEOUT_MS = 10_000;
-const DEFAULT_TIMEOUT_MS = 5_000;
 /** Transformed step modules and the bundled worker, by content hash (world-readable: the sandbox's user reads them). */
 const CACHE = path.join(os.tmpdir(), 'bettong-js');
 
@@ -90,84 +84,25 @@ function nodeCommand(): { exe: string; mounts: Mount[] } {
   return exe.startsWith('/usr/') ? { exe, mounts: [] } : { exe: '/opt/node/bin/node', mounts: [{ host: exe, inside: '/opt/node/bin/node' }] };
 }
 
-function checkSignature(sig: unknown): Signature {
-  const bad = (why: string): never => fail('INVALID_MODEL', `the module's exported signature ${why}`);
-  if (!sig || typeof sig !== 'object') bad('is missing: export const signature = { inputs: [...], outputs: [...] }');
-  const specs = (kind: 'inputs' | 'outputs'): TensorSpec[] => {
-    const list = (sig as Record<string, unknown>)[kind];
-    if (!Array.isArray(list) || list.length === 0) bad(`needs a non-empty '${kind}' list`);
-    return (list as Record<string, unknown>[]).map((s, i) => {
-      if (!s || typeof s.name !== 'string' || !s.name) bad(`${kind}[${i}] needs a name`);
-      if (!isDataType(s.datatype)) bad(`${kind}[${i}] '${s.name}' has unknown datatype ${JSON.stringify(s.datatype)}`);
-      const shape = Array.isArray(s.shape) ? s.shape : [-1];
-      if (!shape.every((d: unknown) => Number.isInteger(d) && (d as number) >= -1) || shape.length === 0 || shape[0] !== -1) {
-        bad(`${kind}[${i}] '${s.name}' needs a shape like [-1] or [-1, 3] (rows first)`);
-      }
-      return { name: s.name as string, datatype: s.datatype as TensorSpec['datatype'], shape: shape as number[] };
-    });
+
+/** The worker, bundled, and the step module, both read-only, run by the server's own Node. */
+function launchSpec(artifact: Uint8Array): LaunchSpec {
+  const node = nodeCommand();
+  return {
+    argv: [node.exe, '/runtime/worker.mjs', '/step/module.mjs'],
+    mounts: [...node.mounts, { host: workerBundle(), inside: '/runtime/worker.mjs' }, { host: moduleFile(artifact), inside: '/step/module.mjs' }],
   };
-  return { inputs: specs('inputs'), outputs: specs('outputs') };
 }
 
-/** A step module running in its worker process. */
-class JsModel implements Model {
-  signature!: Signature;
-  private readonly worker: WorkerProcess;
-
-  constructor(artifact: Uint8Array, private readonly config: RuntimeConfig) {
-    const node = nodeCommand();
-    this.worker = new WorkerProcess({
-      name: config.name ?? 'js step',
-      spec: {
-        argv: [node.exe, '/runtime/worker.mjs', '/step/module.mjs'],
-        mounts: [...node.mounts, { host: workerBundle(), inside: '/runtime/worker.mjs' }, { host: moduleFile(artifact), inside: '/step/module.mjs' }],
-      },
-      settings: config.sandbox ?? {},
-      loadTimeoutMs: LOAD_TIMEOUT_MS,
-    });
-  }
-
-  async start(): Promise<this> {
-    await this.worker.start();
-    try {
-      this.signature = checkSignature((this.worker.hello as { signature?: unknown }).signature);
-    } catch (e) {
-      await this.worker.dispose();
-      throw e;
-    }
-    return this;
-  }
-
-  async predict(inputs: Batch): Promise<Batch> {
-    const rows = rowCount(inputs);
-    const reply = await this.worker.call(tableToIPC(batchToTable(inputs), 'stream'), this.config.timeoutMs ?? DEFAULT_TIMEOUT_MS);
-    // The worker is untrusted: its answer is read like any client's Arrow table.
-    let outputs: Batch;
-    try {
-      outputs = tableToBatch(tableFromIPC(reply), this.signature.outputs);
-    } catch (e) {
-      return fail('STEP_FAILED', `returned a malformed batch: ${(e as Error).message}`);
-    }
-    for (const t of outputs) {
-      if (t.shape[0] !== rows) fail('STEP_FAILED', `returned a malformed batch: output '${t.name}' has ${t.shape[0]} rows, expected ${rows}`);
-    }
-    return outputs;
-  }
-
-  dispose(): Promise<void> {
-    return this.worker.dispose();
-  }
-}
+const HOW = 'export const signature = { inputs: [...], outputs: [...] }';
 
 export const jsRuntime: Runtime = {
   name: 'js',
   platform: 'bettong_js',
-  async inspect(artifact, config: RuntimeConfig = {}) {
-    const model = await new JsModel(artifact, config).start();
-    await model.dispose();
-    return model.signature;
+  inspect(artifact, config: RuntimeConfig = {}) {
+    return ProcessModel.inspect(launchSpec(artifact), config, HOW);
   },
   load(artifact, config: RuntimeConfig = {}) {
-    return new JsModel(artifact, config).start();
+    return ProcessModel.start(launchSpec(artifact), config, HOW);
   },
 };

@@ -9,6 +9,8 @@
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { fail } from '../../errors/index.ts';
 
 /** Server-wide and per-deployment settings for custom-code processes. */
@@ -23,6 +25,8 @@ export interface SandboxSettings {
   cpuSeconds?: number;
   /** Let the step open network connections (off: it has only its own loopback). */
   network?: boolean;
+  /** The interpreter Python steps run with (its environment has pandas, numpy, pyarrow); default $BETTONG_PYTHON or python3. */
+  python?: string;
 }
 
 /** A host path the worker sees read-only at `inside`. */
@@ -68,12 +72,15 @@ function limitArgs(s: SandboxSettings, sandboxed: boolean): string[] {
 }
 
 /** The executable, arguments and spawn options that start `spec` under the settings. */
-export function launchCommand(spec: LaunchSpec, s: SandboxSettings): { file: string; args: string[]; uid?: number; gid?: number; env: Record<string, string> } {
+export function launchCommand(spec: LaunchSpec, s: SandboxSettings): {
+  file: string; args: string[]; uid?: number; gid?: number; env: Record<string, string>; cwd?: string;
+} {
   const env = { ...BASE_ENV, ...spec.env };
   if (s.unsandboxed) {
-    // The same process, limits and environment; paths are the host's own.
+    // The same process, limits and environment, a scratch dir of its own; paths are the host's own.
     const host = (p: string) => spec.mounts.reduce((q, m) => (q === m.inside || q.startsWith(`${m.inside}/`) ? m.host + q.slice(m.inside.length) : q), p);
-    return { file: 'prlimit', args: [...limitArgs(s, false), '--', ...spec.argv.map(host)], env };
+    const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'bettong-step-'));
+    return { file: 'prlimit', args: [...limitArgs(s, false), '--', ...spec.argv.map(host)], env: { ...env, HOME: scratch, TMPDIR: scratch }, cwd: scratch };
   }
   const args = [
     ...limitArgs(s, true), '--', s.bwrap ?? 'bwrap',

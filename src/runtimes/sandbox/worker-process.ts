@@ -6,6 +6,7 @@
  * with backoff. Its stdout and stderr go to the server log, each line prefixed with the step.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
@@ -78,7 +79,8 @@ export class WorkerProcess {
 
   private spawn(): Promise<void> {
     const cmd = launchCommand(this.opts.spec, this.opts.settings);
-    const child = spawn(cmd.file, cmd.args, { uid: cmd.uid, gid: cmd.gid, env: cmd.env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd.file, cmd.args, { uid: cmd.uid, gid: cmd.gid, env: cmd.env, cwd: cmd.cwd, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    if (cmd.cwd) child.once('exit', () => fs.rmSync(cmd.cwd!, { recursive: true, force: true }));
     this.child = child;
     this.stopping = undefined;
     this.tail = [];
