@@ -42,3 +42,25 @@ ensure_bubblewrap() {
     echo "warning: bubblewrap (bwrap) is not installed; custom code will be refused (or use --unsandboxed-custom-code)"
   fi
 }
+
+# The Python that Python steps run with (pandas, numpy, pyarrow), in .venv-steps. It is built on
+# the system's /usr/bin/python3 when there is one: the sandbox's user must be able to read the
+# interpreter, and a Python under /root (pyenv) is out of its reach.
+ensure_step_python() {
+  local stamp=.venv-steps/.bettong-req.sha256
+  local want base
+  want=$(sha256sum src/runtimes/python/requirements.txt | cut -d' ' -f1)
+  base=$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v python3 )
+  if [ ! -x .venv-steps/bin/python ]; then
+    echo "==> creating .venv-steps (the Python of Python steps)"
+    "$base" -m venv .venv-steps 2>/dev/null || {
+      [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv >/dev/null 2>&1
+      rm -rf .venv-steps && "$base" -m venv .venv-steps
+    }
+  fi
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "==> installing the Python steps' packages"
+    .venv-steps/bin/pip install --quiet --disable-pip-version-check -r src/runtimes/python/requirements.txt
+    echo "$want" > "$stamp"
+  fi
+}

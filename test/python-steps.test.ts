@@ -1,0 +1,126 @@
+/**
+ * Python steps over HTTP: a single model.py, a .zip and a .tar.gz of a folder, mixed with ONNX
+ * and JavaScript steps in one pipeline; broken uploads refused at upload with the reason; a step
+ * that raises fails only its request, naming the step.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { ROOT, STEP_PYTHON, call, expected, modelBytes, tempDir, type TestServer, testServer } from './helpers.ts';
+
+const STEPS = path.join(ROOT, 'testdata', 'steps');
+const py = (file: string) => fs.readFileSync(path.join(STEPS, 'python', file));
+const cancer = expected('breast_cancer_logreg');
+const cancerRows = (cancer.inputs.input.data as number[]).reduce<number[][]>((rows, x, i) => {
+  if (i % 30 === 0) rows.push([]);
+  rows.at(-1)!.push(x);
+  return rows;
+}, []);
+
+/** The folder as an archive of the given kind (made by the tools a data scientist has). */
+function pack(folder: string, kind: 'zip' | 'tar.gz'): Buffer {
+  const out = path.join(tempDir(), `model.${kind}`);
+  if (kind === 'zip') execFileSync(STEP_PYTHON, ['-m', 'zipfile', '-c', out, ...fs.readdirSync(folder)], { cwd: folder });
+  else execFileSync('tar', ['-czf', out, '-C', path.dirname(folder), path.basename(folder)]);
+  return fs.readFileSync(out);
+}
+
+describe('Python steps', { skip: !fs.existsSync(STEP_PYTHON) && `no ${STEP_PYTHON} (scripts/test makes it)` }, () => {
+  let s: TestServer;
+  const upload = (name: string, bytes: Uint8Array) => call(s, 'POST', `/v1/models/${name}?runtime=python`, bytes, { 'content-type': 'application/octet-stream' });
+
+  before(async () => {
+    s = await testServer({ customCode: { python: STEP_PYTHON } });
+    await s.client.uploadModel('logreg', modelBytes('breast_cancer_logreg'));
+  });
+  after(() => s.close());
+
+  it('serves a single-file model.py: DataFrame in, dict of numpy arrays out, load() state passed to predict', async () => {
+    const v = await s.client.uploadModel('risk', py('risk.py'), { runtime: 'python' });
+    assert.equal(v.runtime, 'python');
+    assert.equal(v.platform, 'bettong_python');
+    assert.deepEqual(v.signature.outputs.map((o) => [o.name, o.datatype, o.shape]), [['risk', 'FP32', [-1]], ['band', 'BYTES', [-1]], ['features', 'FP32', [-1, 2]]]);
+    await s.client.createPipeline('risk', [{ model: 'risk' }]);
+    await s.client.deploy('risk');
+    const rows = await s.client.inferRecords('risk', [{ age: 70, income: 20_000 }, { age: 20, income: 90_000 }]);
+    assert.ok(Math.abs((rows[0]['out.risk'] as number) - 0.6) < 1e-6);
+    assert.equal(rows[1]['out.risk'], 0);
+    assert.deepEqual(rows.map((r) => r['out.band']), ['high', 'low']);
+    assert.deepEqual((rows[1]['out.features'] as number[]).map((x) => Math.round(x * 1e6) / 1e6), [0.2, 0.9]);
+  });
+
+  it('takes a .zip or .tar.gz of a folder holding model.py and the files it loads', async () => {
+    const folder = path.join(STEPS, 'python', 'threshold');
+    const zip = await upload('threshold', pack(folder, 'zip'));
+    assert.equal(zip.status, 201, zip.body.toString());
+    const tgz = await upload('threshold', pack(folder, 'tar.gz'));
+    assert.equal(tgz.status, 201, tgz.body.toString());
+    assert.deepEqual(tgz.json.signature, zip.json.signature);
+    for (const version of [1, 2]) {
+      await s.client.createPipeline(`threshold${version}`, [{ model: 'logreg' }, { model: 'threshold', version }]);
+      await s.client.deploy(`threshold${version}`);
+      const rows = await s.client.inferRecords(`threshold${version}`, cancerRows.map((input) => ({ input })));
+      rows.forEach((row, i) => {
+        const malignant = cancer.outputs.probabilities.data[i * 2] as number;
+        assert.equal(row['out.diagnosis'], malignant >= 0.5 ? 'malignant' : 'benign');
+        assert.ok(Math.abs((row['out.score'] as number) - malignant) < 1e-6);
+      });
+    }
+  });
+
+  it('mixes Python, ONNX and JavaScript steps in one pipeline', async () => {
+    await s.client.uploadModel('py_scale', py('scale_features.py'), { runtime: 'python' });
+    await s.client.uploadModel('labeler', fs.readFileSync(path.join(STEPS, 'labeler.ts')), { runtime: 'js' });
+    await s.client.createPipeline('mixed', [{ model: 'py_scale' }, { model: 'logreg' }, { model: 'labeler' }]);
+    await s.client.deploy('mixed');
+    const rows = await s.client.inferRecords('mixed', cancerRows.map((r) => ({ raw: r.map((x) => x * 2) })));
+    rows.forEach((row, i) => {
+      assert.equal(row['out.diagnosis'], 'malignant');
+      assert.ok(Math.abs((row['out.score'] as number) - (cancer.outputs.probabilities.data[i * 2] as number)) < 1e-5);
+    });
+  });
+
+  it('refuses what cannot be loaded at upload, with the reason', async () => {
+    const sig = 'signature = {"inputs": [{"name": "x", "datatype": "FP32", "shape": [-1]}], "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1]}]}\n';
+    for (const [src, why] of [
+      ['def predict(df):\n  return {\n', /SyntaxError/],
+      [sig, /no predict function/],
+      ['def predict(df):\n    return df\n', /signature is missing/],
+      [sig.replace('"FP32", "shape": [-1]}], "out', '"FP99", "shape": [-1]}], "out') + 'def predict(df):\n    return df\n', /unknown datatype/],
+      ['import not_installed_anywhere\n', /ModuleNotFoundError.*not_installed_anywhere/],
+      [`${sig}def load():\n    raise RuntimeError("weights missing")\ndef predict(df):\n    return df\n`, /RuntimeError: weights missing/],
+    ] as const) {
+      const r = await upload('broken', Buffer.from(src));
+      assert.equal(r.status, 422, src);
+      assert.equal(r.json.code, 'INVALID_MODEL');
+      assert.match(r.json.error, why);
+    }
+    const empty = path.join(tempDir(), 'empty');
+    fs.mkdirSync(empty);
+    fs.writeFileSync(path.join(empty, 'README'), 'no model here');
+    const r = await upload('broken', pack(empty, 'tar.gz'));
+    assert.equal(r.status, 422);
+    assert.match(r.json.error, /no model\.py/);
+    assert.equal((await call(s, 'GET', '/v1/models/broken')).status, 404);
+  });
+
+  it('fails only the request when predict raises or returns a malformed batch, naming the step', async () => {
+    const sig = 'signature = {"inputs": [{"name": "x", "datatype": "FP32", "shape": [-1]}], "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1]}]}\n';
+    await s.client.uploadModel('raises', Buffer.from(`${sig}def predict(df):\n    raise ValueError("feature store unavailable")\n`), { runtime: 'python' });
+    await s.client.uploadModel('short', Buffer.from(`${sig}def predict(df):\n    return {"y": [1.0]}\n`), { runtime: 'python' });
+    for (const name of ['raises', 'short']) {
+      await s.client.createPipeline(name, [{ model: name }]);
+      await s.client.deploy(name);
+    }
+    let r = await call(s, 'POST', '/v1/pipelines/raises/infer', [{ x: 1 }]);
+    assert.equal(r.status, 500);
+    assert.equal(r.json.code, 'STEP_FAILED');
+    assert.match(r.json.error, /step 1 \(raises:1\): threw: ValueError: feature store unavailable/);
+    r = await call(s, 'POST', '/v1/pipelines/short/infer', [{ x: 1 }, { x: 2 }]);
+    assert.equal(r.json.code, 'STEP_FAILED');
+    assert.match(r.json.error, /step 1 \(short:1\).*malformed batch.*'y' has 1 rows, expected 2/);
+    assert.equal((await call(s, 'POST', '/v1/pipelines/risk/infer', [{ age: 30, income: 1 }])).status, 200);
+  });
+});
