@@ -113,6 +113,23 @@ def test_js_step_upload(client: bettong.Client, unique: str, trained) -> None:
         client.upload_model(f"bad-{unique}", b"not javascript (", runtime="js")
 
 
+@pytest.mark.skipif(not (REPO_ROOT / ".venv-steps" / "bin" / "python").exists(), reason="no .venv-steps (scripts/test makes it)")
+def test_python_step_upload(client: bettong.Client, unique: str, trained) -> None:
+    folder = REPO_ROOT / "testdata" / "steps" / "python" / "threshold"
+    step = client.upload_model(f"diagnose-{unique}", folder)
+    assert step.runtime == "python"
+    single = client.upload_model(f"scale-{unique}", REPO_ROOT / "testdata" / "steps" / "python" / "scale_features.py")
+    assert single.runtime == "python"
+    a, _ = _models(client, unique)
+    p = client.build_pipeline(f"py-{unique}").add_model_step(a).add_model_step(step).deploy()
+    out = p.infer(trained.X.head(20))
+    malignant = trained.expected_proba(trained.X.head(20))[:, 0]
+    np.testing.assert_allclose(out["out.score"].to_numpy(), malignant, rtol=1e-5, atol=1e-6)
+    assert out["out.diagnosis"].to_list() == ["malignant" if m >= 0.5 else "benign" for m in malignant]
+    with pytest.raises(bettong.InvalidInput, match="SyntaxError"):
+        client.upload_model(f"bad-py-{unique}", b"def predict(df):\n  return {\n", runtime="python")
+
+
 def test_assay_preview_plot_create(client: bettong.Client, unique: str, trained) -> None:
     a, _ = _models(client, unique)
     p = client.build_pipeline(f"drift-{unique}").add_model_step(a).deploy()

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import os
+import tarfile
 from pathlib import Path
 from typing import IO, Any, Optional, Union, cast
 
@@ -19,6 +20,31 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 
 #: File suffixes uploaded as JavaScript/TypeScript step modules (``runtime="js"``).
 JS_SUFFIXES = (".js", ".mjs", ".cjs", ".ts", ".mts")
+#: File suffixes uploaded as Python models (``runtime="python"``): a model.py, or an archive holding one.
+PYTHON_SUFFIXES = (".py", ".zip", ".tgz", ".gz")
+
+
+def _pack_folder(folder: Path) -> bytes:
+    """A Python model's folder as the .tar.gz the server unpacks (model.py at its top)."""
+    if not (folder / "model.py").is_file():
+        raise ValueError(f"{folder} holds no model.py: a Python model folder needs one")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for item in sorted(folder.iterdir()):
+            if item.name != "__pycache__":
+                tar.add(item, arcname=item.name, filter=lambda t: None if "__pycache__" in t.name else t)
+    return buf.getvalue()
+
+
+def _runtime_of(model: Any) -> Optional[str]:
+    """The runtime a path implies: js for step modules, python for model.py, a folder or an archive of one."""
+    if not isinstance(model, (str, os.PathLike)):
+        return None
+    path = Path(model)
+    if path.is_dir():
+        return "python"
+    suffix = path.suffix.lower()
+    return "js" if suffix in JS_SUFFIXES else "python" if suffix in PYTHON_SUFFIXES else None
 
 ModelSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes], Any]
 
@@ -27,7 +53,8 @@ def _artifact_bytes(model: ModelSource) -> bytes:
     if isinstance(model, (bytes, bytearray, memoryview)):
         return bytes(model)
     if isinstance(model, (str, os.PathLike)):
-        return Path(model).read_bytes()
+        path = Path(model)
+        return _pack_folder(path) if path.is_dir() else path.read_bytes()
     if hasattr(model, "SerializeToString"):  # an onnx.ModelProto, straight from skl2onnx
         return cast(bytes, model.SerializeToString())
     if hasattr(model, "read"):
@@ -104,8 +131,9 @@ class Client:
     # -- models ----------------------------------------------------------------------------
 
     def upload_model(self, name: str, model: ModelSource, runtime: Optional[str] = None) -> ModelVersion:
-        """Uploads a model artifact (an ONNX file, or a JavaScript/TypeScript step module) as a
-        new version of ``name``.
+        """Uploads a model artifact (an ONNX file, a JavaScript/TypeScript step module, or a
+        Python model: a folder, ``.py``, ``.zip`` or ``.tar.gz`` with ``model.py``) as a new
+        version of ``name``.
 
         The server checks it loads and reads its signature; identical content returns the
         existing version (``created`` is then False).
@@ -113,19 +141,21 @@ class Client:
         Args:
             name: the model's name (letters, digits, ``_``, ``.``, ``-``).
             model: a file path, the file's bytes, a binary file object, or an ``onnx.ModelProto``.
-            runtime: ``"onnx"`` or ``"js"`` (a module exporting ``signature``, optional ``load()``
-                and ``predict(columns, state)``); by default ``"js"`` for a path ending in
-                ``.js``, ``.mjs``, ``.ts`` or ``.mts``, else the server's default (ONNX). A ``str``
-                of JavaScript source may be passed as bytes with ``runtime="js"``.
+            runtime: ``"onnx"``, ``"js"`` (a module exporting ``signature``, optional ``load()``
+                and ``predict(columns, state)``) or ``"python"`` (``model.py`` defining
+                ``signature``, optional ``load()`` and ``predict(df)``); by default ``"js"`` for a
+                path ending in ``.js``, ``.mjs``, ``.ts`` or ``.mts``, ``"python"`` for a folder or
+                a path ending in ``.py``, ``.zip``, ``.tar.gz`` or ``.tgz``, else the server's
+                default (ONNX). Source code may be passed as bytes with its ``runtime``.
 
         Raises:
             InvalidInput: the file is not a loadable model (``INVALID_MODEL``) or has outputs the
                 server cannot serve (``UNSUPPORTED_MODEL_OUTPUT``, e.g. a skl2onnx ZipMap).
         """
-        if runtime is None and isinstance(model, (str, os.PathLike)) and Path(model).suffix.lower() in JS_SUFFIXES:
-            runtime = "js"
-        if runtime is not None and runtime not in ("onnx", "js"):
-            raise ValueError(f"runtime must be 'onnx' or 'js', not {runtime!r}")
+        if runtime is None:
+            runtime = _runtime_of(model)
+        if runtime is not None and runtime not in ("onnx", "js", "python"):
+            raise ValueError(f"runtime must be 'onnx', 'js' or 'python', not {runtime!r}")
         data = _artifact_bytes(model)
         d = self._http.json("POST", f"/v1/models/{segment(name)}", content=data,
                             params={"runtime": runtime} if runtime else None,
