@@ -1,5 +1,6 @@
 /**
- * Python steps over HTTP: a single model.py, a .zip and a .tar.gz of a folder, mixed with ONNX
+ * Python steps over HTTP: a single model.py, a .zip and a .tar.gz of a folder, pickled scikit-learn
+ * estimators (answers equal their own predictions), mixed with ONNX
  * and JavaScript steps in one pipeline; broken uploads refused at upload with the reason; a step
  * that raises fails only its request, naming the step.
  */
@@ -8,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ROOT, STEP_PYTHON, call, expected, modelBytes, tempDir, type TestServer, testServer } from './helpers.ts';
+import { ROOT, STEP_PYTHON, assertClose, call, expected, modelBytes, tempDir, type TestServer, testServer } from './helpers.ts';
 
 const STEPS = path.join(ROOT, 'testdata', 'steps');
 const py = (file: string) => fs.readFileSync(path.join(STEPS, 'python', file));
@@ -80,6 +81,51 @@ describe('Python steps', { skip: !fs.existsSync(STEP_PYTHON) && `no ${STEP_PYTHO
       assert.equal(row['out.diagnosis'], 'malignant');
       assert.ok(Math.abs((row['out.score'] as number) - (cancer.outputs.probabilities.data[i * 2] as number)) < 1e-5);
     });
+  });
+
+  it('serves pickled scikit-learn estimators: answers equal their own predictions (1e-6)', async () => {
+    // Trained and pickled by the steps' Python, with its own predictions to compare against.
+    const dir = tempDir();
+    execFileSync(STEP_PYTHON, ['-c', `
+import json, joblib, numpy as np
+from sklearn.datasets import load_iris, load_diabetes
+from sklearn.ensemble import RandomForestRegressor
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+X, y = load_iris(return_X_y=True, as_frame=True)
+X.columns = [c.replace(" (cm)", "").replace(" ", "_") for c in X.columns]
+clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X, y.map(lambda i: ["setosa", "versicolor", "virginica"][i]))
+joblib.dump(clf, "classifier.joblib")
+D, t = load_diabetes(return_X_y=True)
+reg = RandomForestRegressor(n_estimators=10, random_state=0).fit(D, t)
+joblib.dump(reg, "regressor.joblib")
+json.dump({"rows": X.iloc[::10].to_dict("records"), "label": clf.predict(X.iloc[::10]).tolist(),
+           "probabilities": clf.predict_proba(X.iloc[::10]).tolist(),
+           "D": D[:7].tolist(), "prediction": reg.predict(D[:7]).tolist()}, open("expected.json", "w"))
+`], { cwd: dir });
+    const want = JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8'));
+
+    const clf = await s.client.uploadModel('iris', fs.readFileSync(path.join(dir, 'classifier.joblib')), { runtime: 'python' });
+    assert.deepEqual(clf.signature.inputs.map((i) => i.name), ['sepal_length', 'sepal_width', 'petal_length', 'petal_width']);
+    assert.deepEqual(clf.signature.outputs, [{ name: 'label', datatype: 'BYTES', shape: [-1] }, { name: 'probabilities', datatype: 'FP64', shape: [-1, 3] }]);
+    await s.client.createPipeline('iris', [{ model: 'iris' }]);
+    await s.client.deploy('iris');
+    const rows = await s.client.inferRecords('iris', want.rows);
+    assert.deepEqual(rows.map((r) => r['out.label']), want.label);
+    rows.forEach((r, i) => assertClose(r['out.probabilities'] as number[], want.probabilities[i], 1e-6));
+
+    const reg = await s.client.uploadModel('diabetes', fs.readFileSync(path.join(dir, 'regressor.joblib')), { runtime: 'python' });
+    assert.deepEqual(reg.signature.inputs, [{ name: 'input', datatype: 'FP64', shape: [-1, 10] }]);
+    await s.client.createPipeline('diabetes', [{ model: 'diabetes' }]);
+    await s.client.deploy('diabetes');
+    const out = await s.client.inferRecords('diabetes', want.D.map((input: number[]) => ({ input })));
+    assertClose(out.map((r) => r['out.prediction']), want.prediction, 1e-6);
+
+    execFileSync(STEP_PYTHON, ['-c', 'import joblib; joblib.dump({"not": "a model"}, "dict.joblib")'], { cwd: dir });
+    const r = await upload('not_a_model', fs.readFileSync(path.join(dir, 'dict.joblib')));
+    assert.equal(r.status, 422);
+    assert.match(r.json.error, /holds a dict, which has no predict method/);
   });
 
   it('refuses what cannot be loaded at upload, with the reason', async () => {

@@ -130,6 +130,19 @@ def test_python_step_upload(client: bettong.Client, unique: str, trained) -> Non
         client.upload_model(f"bad-py-{unique}", b"def predict(df):\n  return {\n", runtime="python")
 
 
+@pytest.mark.skipif(not (REPO_ROOT / ".venv-steps" / "bin" / "python").exists(), reason="no .venv-steps (scripts/test makes it)")
+def test_fitted_estimator_upload(client: bettong.Client, unique: str, trained) -> None:
+    v = client.upload_model(f"churn-{unique}", trained.clf, sample=trained.X[:5])
+    assert v.runtime == "python"
+    assert [i.name for i in v.signature.inputs] == list(trained.X.columns)
+    assert [o.name for o in v.signature.outputs] == ["label", "probabilities"]
+    p = client.build_pipeline(f"churn-{unique}").add_model_step(v).deploy()
+    X = trained.X.head(40)
+    out = p.infer(X)
+    np.testing.assert_allclose(np.stack(out["out.probabilities"].to_list()), trained.clf.predict_proba(X.astype(np.float64)), rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(out["out.label"].to_numpy(), trained.clf.predict(X.astype(np.float64)))
+
+
 def test_assay_preview_plot_create(client: bettong.Client, unique: str, trained) -> None:
     a, _ = _models(client, unique)
     p = client.build_pipeline(f"drift-{unique}").add_model_step(a).deploy()

@@ -21,7 +21,7 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 #: File suffixes uploaded as JavaScript/TypeScript step modules (``runtime="js"``).
 JS_SUFFIXES = (".js", ".mjs", ".cjs", ".ts", ".mts")
 #: File suffixes uploaded as Python models (``runtime="python"``): a model.py, or an archive holding one.
-PYTHON_SUFFIXES = (".py", ".zip", ".tgz", ".gz")
+PYTHON_SUFFIXES = (".py", ".zip", ".tgz", ".gz", ".pkl", ".pickle", ".joblib")
 
 
 def _pack_folder(folder: Path) -> bytes:
@@ -36,8 +36,15 @@ def _pack_folder(folder: Path) -> bytes:
     return buf.getvalue()
 
 
+def _is_estimator(model: Any) -> bool:
+    """A fitted scikit-learn estimator or Pipeline (anything with fit and predict), served as a pickle."""
+    return callable(getattr(model, "predict", None)) and callable(getattr(model, "fit", None))
+
+
 def _runtime_of(model: Any) -> Optional[str]:
-    """The runtime a path implies: js for step modules, python for model.py, a folder or an archive of one."""
+    """The runtime a model implies: js for step modules; python for an estimator, model.py, a folder or an archive."""
+    if _is_estimator(model):
+        return "python"
     if not isinstance(model, (str, os.PathLike)):
         return None
     path = Path(model)
@@ -57,13 +64,20 @@ def _artifact_bytes(model: ModelSource) -> bytes:
         return _pack_folder(path) if path.is_dir() else path.read_bytes()
     if hasattr(model, "SerializeToString"):  # an onnx.ModelProto, straight from skl2onnx
         return cast(bytes, model.SerializeToString())
+    if _is_estimator(model):  # served by the server's scikit-learn adapter, unpickled in its sandbox
+        import joblib
+
+        buf = io.BytesIO()
+        joblib.dump(model, buf)
+        return buf.getvalue()
     if hasattr(model, "read"):
         data = model.read()
         if not isinstance(data, bytes):
             raise TypeError("a model file object must be opened in binary mode ('rb')")
         return data
     raise TypeError(
-        f"upload_model takes a file path, bytes, a binary file object or an ONNX ModelProto, not {type(model).__name__}"
+        "upload_model takes a file path, bytes, a binary file object, an ONNX ModelProto or a fitted scikit-learn"
+        f" estimator, not {type(model).__name__}"
     )
 
 
@@ -130,17 +144,21 @@ class Client:
 
     # -- models ----------------------------------------------------------------------------
 
-    def upload_model(self, name: str, model: ModelSource, runtime: Optional[str] = None) -> ModelVersion:
+    def upload_model(self, name: str, model: ModelSource, runtime: Optional[str] = None, sample: Any = None) -> ModelVersion:
         """Uploads a model artifact (an ONNX file, a JavaScript/TypeScript step module, or a
-        Python model: a folder, ``.py``, ``.zip`` or ``.tar.gz`` with ``model.py``) as a new
-        version of ``name``.
+        Python model: a folder, ``.py``, ``.zip`` or ``.tar.gz`` with ``model.py``; or a fitted
+        scikit-learn estimator or Pipeline, pickled with joblib) as a new version of ``name``.
 
         The server checks it loads and reads its signature; identical content returns the
         existing version (``created`` is then False).
 
         Args:
             name: the model's name (letters, digits, ``_``, ``.``, ``-``).
-            model: a file path, the file's bytes, a binary file object, or an ``onnx.ModelProto``.
+            model: a file path (a folder for a Python model), the file's bytes, a binary file
+                object, an ``onnx.ModelProto``, or a fitted scikit-learn estimator (its signature
+                comes from its metadata: feature names or count, classes).
+            sample: for an estimator, a few rows of its input (``X_train[:5]``): it must predict
+                on them here before it is uploaded.
             runtime: ``"onnx"``, ``"js"`` (a module exporting ``signature``, optional ``load()``
                 and ``predict(columns, state)``) or ``"python"`` (``model.py`` defining
                 ``signature``, optional ``load()`` and ``predict(df)``); by default ``"js"`` for a
@@ -156,6 +174,8 @@ class Client:
             runtime = _runtime_of(model)
         if runtime is not None and runtime not in ("onnx", "js", "python"):
             raise ValueError(f"runtime must be 'onnx', 'js' or 'python', not {runtime!r}")
+        if sample is not None and _is_estimator(model):
+            model.predict(sample)  # an unfitted or mismatched estimator fails here, with scikit-learn's own message
         data = _artifact_bytes(model)
         d = self._http.json("POST", f"/v1/models/{segment(name)}", content=data,
                             params={"runtime": runtime} if runtime else None,

@@ -12,7 +12,9 @@
  *   def predict(df, state):     # df: a pandas DataFrame, one column per input
  *       return {"risk": (df["age"] > state["threshold"]).astype("float32")}
  *
- * predict returns a DataFrame or a dict of numpy arrays, one value (or array) per row. Each loaded
+ * predict returns a DataFrame or a dict of numpy arrays, one value (or array) per row. A pickled
+ * (joblib) scikit-learn estimator or Pipeline is served by the worker's built-in adapter, its
+ * signature read from its metadata; it is unpickled only inside the sandbox. Each loaded
  * instance runs src/runtimes/python/worker.py in its own sandboxed worker process, with the
  * interpreter the server was given (`--python`, BETTONG_PYTHON; its environment needs pandas,
  * numpy and pyarrow: src/runtimes/python/requirements.txt).

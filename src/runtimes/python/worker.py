@@ -1,8 +1,9 @@
 """The Python step worker: runs inside the sandbox as its own process.
 
-Unpacks the model artifact (argv[1]: a single model.py, or a .zip / .tar.gz holding model.py and
-its files) into the private scratch dir, imports model.py, calls load() once, says hello with
-the signature, then answers calls on the channel (fd 3): Arrow IPC inputs -> a pandas DataFrame
+Loads the model artifact (argv[1]): a fitted scikit-learn estimator or Pipeline (pickle/joblib),
+served by the built-in adapter below; or code: a single model.py, or a .zip / .tar.gz holding
+model.py and its files, unpacked into the private scratch dir, imported, load() called once.
+Says hello with the signature, then answers calls on the channel (fd 3): Arrow IPC inputs -> a pandas DataFrame
 (one column per input; tensors as numpy arrays in the cells) -> predict(df) -> a DataFrame or a
 dict of numpy arrays -> Arrow IPC. Frames as in src/runtimes/sandbox/channel.ts.
 """
@@ -82,7 +83,64 @@ def load_model(artifact):
         raise RuntimeError("model.py defines no predict function: def predict(df): ...")
     state = module.load() if callable(getattr(module, "load", None)) else None
     takes_state = len(inspect.signature(predict).parameters) >= 2
-    return module, (lambda df: predict(df, state)) if takes_state else predict
+    return getattr(module, "signature", None), (lambda df: predict(df, state)) if takes_state else predict
+
+
+def is_pickle(artifact):
+    with open(artifact, "rb") as f:
+        return f.read(1) == b"\x80"  # pickle protocol 2 and later (joblib.dump writes one)
+
+
+def datatype_of(dtype):
+    if dtype.kind in "iu":
+        return "INT64"
+    if dtype.kind == "b":
+        return "BOOL"
+    if dtype.kind == "f":
+        return "FP64"
+    return "BYTES"
+
+
+def load_estimator(artifact):
+    """A fitted scikit-learn estimator or Pipeline: signature from its own metadata.
+
+    Inputs: one FP64 column per feature when it was fitted on a DataFrame (feature_names_in_),
+    else one FP64 tensor 'input' [-1, n_features_in_]. Outputs: 'label' (predict) and, when it
+    has predict_proba, 'probabilities' [-1, n_classes] for a classifier; 'prediction' for a regressor.
+    """
+    import joblib
+
+    est = joblib.load(artifact)
+    if not callable(getattr(est, "predict", None)):
+        raise RuntimeError(f"the pickle holds a {type(est).__name__}, which has no predict method: upload a fitted scikit-learn estimator or Pipeline")
+    names = getattr(est, "feature_names_in_", None)
+    width = getattr(est, "n_features_in_", None)
+    if names is not None:
+        names = [str(c) for c in names]
+        inputs = [{"name": c, "datatype": "FP64", "shape": [-1]} for c in names]
+    elif width:
+        inputs = [{"name": "input", "datatype": "FP64", "shape": [-1, int(width)]}]
+    else:
+        raise RuntimeError(f"cannot tell the inputs of the {type(est).__name__}: it has no n_features_in_ (is it fitted?)")
+    classes = getattr(est, "classes_", None)
+    proba = classes is not None and hasattr(est, "predict_proba")
+    if classes is not None:
+        outputs = [{"name": "label", "datatype": datatype_of(np.asarray(classes).dtype), "shape": [-1]}]
+        if proba:
+            outputs.append({"name": "probabilities", "datatype": "FP64", "shape": [-1, len(classes)]})
+    else:
+        targets = int(getattr(est, "n_outputs_", 1) or 1)
+        outputs = [{"name": "prediction", "datatype": "FP64", "shape": [-1] if targets == 1 else [-1, targets]}]
+    first = outputs[0]["name"]
+
+    def predict(df):
+        X = df[names] if names is not None else np.stack(df["input"].to_numpy())
+        out = {first: est.predict(X)}
+        if proba:
+            out["probabilities"] = est.predict_proba(X)
+        return out
+
+    return {"inputs": inputs, "outputs": outputs}, predict
 
 
 # ------------------------------------------------------------------ Arrow <-> pandas / numpy
@@ -165,8 +223,8 @@ def describe(e):
 
 def main():
     try:
-        module, predict = load_model(sys.argv[1])
-        signature = getattr(module, "signature", None)
+        artifact = sys.argv[1]
+        signature, predict = load_estimator(artifact) if is_pickle(artifact) else load_model(artifact)
         send(0, READY, json.dumps({"signature": signature}).encode())
     except MemoryError:
         send_error(0, "STEP_OUT_OF_MEMORY", "ran out of memory while loading")
