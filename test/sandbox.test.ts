@@ -188,6 +188,18 @@ for (const lang of [js, python]) {
       assert.ok(!r.json.error.includes(s.dataDir), 'the data dir is not in sight');
     });
 
+    it('a model uploaded with network: true may connect, and the audit log records it', async () => {
+      await s.client.uploadModel('networked', Buffer.from(lang.step(fill(a.connect, { PORT: s.port, HOST: '127.0.0.1' }))), { runtime: lang.runtime, network: true });
+      await s.client.createPipeline('networked', [{ model: 'networked' }]);
+      await s.client.deploy('networked');
+      const r = await infer('networked', 1);
+      assert.equal(r.status, 200, r.body.toString());
+      const { records } = await s.client.audit({ action: 'model.upload' });
+      const upload = records.find((x) => x.target?.includes('networked'));
+      assert.equal(upload?.detail.network, true, JSON.stringify(records));
+      assert.equal((await s.client.getModel('networked')).versions[0].network, true);
+    });
+
     it('a fork bomb is bounded by the process limit', { skip: process.getuid?.() !== 0 && 'the per-sandbox process limit needs a user of its own (root)' }, async () => {
       await escape('fork_bomb', a.fork, 'STEP_FAILED', /EAGAIN|Resource temporarily unavailable/);
     });

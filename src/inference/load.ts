@@ -4,7 +4,7 @@ import { getRuntime, type Model, type SandboxSettings } from '../runtimes/index.
 import { PipelineRunner } from './runner.ts';
 
 /** model version id -> its runtime and artifact bytes */
-export type Artifacts = Map<number, { runtime: string; bytes: Uint8Array }>;
+export type Artifacts = Map<number, { runtime: string; bytes: Uint8Array; network?: boolean }>;
 
 export interface LoadOptions {
   threads: number;
@@ -19,9 +19,9 @@ export async function loadRunner(version: PipelineVersion, artifacts: Artifacts,
   try {
     for (const ref of version.steps.flatMap(stepModels)) {
       if (models.has(ref.model_version_id)) continue;
-      const { runtime, bytes } = artifacts.get(ref.model_version_id)!;
+      const { runtime, bytes, network } = artifacts.get(ref.model_version_id)!;
       models.set(ref.model_version_id, await getRuntime(runtime).load(bytes, {
-        intraOpThreads: opts.threads, timeoutMs: opts.stepTimeoutMs, name: label(ref), sandbox: opts.sandbox,
+        intraOpThreads: opts.threads, timeoutMs: opts.stepTimeoutMs, name: label(ref), sandbox: { ...opts.sandbox, network },
       }));
     }
   } catch (e) {

@@ -17,6 +17,8 @@ export interface ModelVersion {
   runtime: string;
   platform: string;
   signature: Signature;
+  /** Custom code (js, python) allowed to open network connections; off by default. */
+  network: boolean;
   created_at: string;
 }
 
@@ -42,13 +44,13 @@ export function checkName(kind: string, name: string): void {
 }
 
 type VersionRow = {
-  id: number; version: number; sha256: string; size: number; runtime: string; signature: string; created_at: number;
+  id: number; version: number; sha256: string; size: number; runtime: string; signature: string; network: number; created_at: number;
 };
 
 function toVersion(model: string, r: VersionRow): ModelVersion {
   return {
     id: r.id, model, version: r.version, sha256: r.sha256, size: Number(r.size), runtime: r.runtime,
-    platform: getRuntime(r.runtime).platform, signature: JSON.parse(r.signature),
+    platform: getRuntime(r.runtime).platform, signature: JSON.parse(r.signature), network: Number(r.network) === 1,
     created_at: new Date(Number(r.created_at)).toISOString(),
   };
 }
@@ -56,18 +58,23 @@ function toVersion(model: string, r: VersionRow): ModelVersion {
 export class ModelRegistry {
   constructor(private readonly db: DB, private readonly artifacts: ArtifactStore, private readonly customCode: SandboxSettings = {}) {}
 
-  /** Registers an artifact; identical content returns the existing version (created: false). */
-  async upload(workspaceId: number, name: string, bytes: Uint8Array, runtimeName = 'onnx'): Promise<{ version: ModelVersion; created: boolean }> {
+  /**
+   * Registers an artifact; identical content (and network permission) returns the existing
+   * version (created: false). `network` lets custom code open connections when it serves.
+   */
+  async upload(workspaceId: number, name: string, bytes: Uint8Array, runtimeName = 'onnx', opts: { network?: boolean } = {}): Promise<{ version: ModelVersion; created: boolean }> {
     checkName('model', name);
     if (bytes.length === 0) fail('INVALID_MODEL', 'the uploaded model file is empty');
     const runtime = getRuntime(runtimeName);
+    const network = opts.network === true;
+    if (network && runtime.name === 'onnx') fail('INVALID_REQUEST', "network applies to custom code (runtime js or python), not to 'onnx' models");
     // Custom code is read in its sandbox, like when it serves: an upload runs nothing in the server.
     const signature = await runtime.inspect(bytes, { name: `${name} (upload)`, sandbox: this.customCode });
     const digest = sha256(bytes);
 
     const existing = await this.db.selectFrom('model_versions as v').innerJoin('models as m', 'm.id', 'v.model_id')
-      .select(['v.id', 'v.version', 'v.sha256', 'v.size', 'v.runtime', 'v.signature', 'v.created_at'])
-      .where('m.workspace_id', '=', workspaceId).where('m.name', '=', name).where('v.sha256', '=', digest)
+      .select(['v.id', 'v.version', 'v.sha256', 'v.size', 'v.runtime', 'v.signature', 'v.network', 'v.created_at'])
+      .where('m.workspace_id', '=', workspaceId).where('m.name', '=', name).where('v.sha256', '=', digest).where('v.network', '=', network ? 1 : 0)
       .executeTakeFirst();
     if (existing) return { version: toVersion(name, existing), created: false };
 
@@ -82,8 +89,8 @@ export class ModelRegistry {
       const version = Number(last?.v ?? 0) + 1;
       return tx.insertInto('model_versions').values({
         model_id: model.id, version, sha256: digest, size: bytes.length, runtime: runtime.name,
-        signature: JSON.stringify(signature), created_at: now,
-      }).returning(['id', 'version', 'sha256', 'size', 'runtime', 'signature', 'created_at']).executeTakeFirstOrThrow();
+        signature: JSON.stringify(signature), network: network ? 1 : 0, created_at: now,
+      }).returning(['id', 'version', 'sha256', 'size', 'runtime', 'signature', 'network', 'created_at']).executeTakeFirstOrThrow();
     });
     return { version: toVersion(name, row), created: true };
   }
@@ -113,7 +120,7 @@ export class ModelRegistry {
 
   async getVersionById(id: number): Promise<ModelVersion> {
     const r = await this.db.selectFrom('model_versions as v').innerJoin('models as m', 'm.id', 'v.model_id')
-      .select(['m.name', 'v.id', 'v.version', 'v.sha256', 'v.size', 'v.runtime', 'v.signature', 'v.created_at'])
+      .select(['m.name', 'v.id', 'v.version', 'v.sha256', 'v.size', 'v.runtime', 'v.signature', 'v.network', 'v.created_at'])
       .where('v.id', '=', id).executeTakeFirst();
     return r ? toVersion(r.name, r) : fail('MODEL_VERSION_NOT_FOUND', `model version id ${id} not found`);
   }

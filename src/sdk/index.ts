@@ -110,9 +110,12 @@ export class BettongClient {
   // models
 
   /** Registers an ONNX file, or a JavaScript/TypeScript step module with `{ runtime: 'js' }`. */
-  uploadModel(name: string, artifact: Uint8Array, opts: { runtime?: 'onnx' | 'js' | 'python' } = {}): Promise<ModelVersion & { created: boolean }> {
-    const q = opts.runtime ? `?runtime=${opts.runtime}` : '';
-    return this.json('POST', `/v1/models/${encodeURIComponent(name)}${q}`, artifact);
+  uploadModel(name: string, artifact: Uint8Array, opts: { runtime?: 'onnx' | 'js' | 'python'; network?: boolean } = {}): Promise<ModelVersion & { created: boolean }> {
+    const q = new URLSearchParams();
+    if (opts.runtime) q.set('runtime', opts.runtime);
+    if (opts.network) q.set('network', 'true');
+    const query = q.size > 0 ? `?${q}` : '';
+    return this.json('POST', `/v1/models/${encodeURIComponent(name)}${query}`, artifact);
   }
 
   async listModels(): Promise<ModelSummary[]> {

@@ -11,6 +11,7 @@ import * as m0001 from './migrations/0001_initial.ts';
 import * as m0002 from './migrations/0002_assays.ts';
 import * as m0003 from './migrations/0003_log_experiments.ts';
 import * as m0004 from './migrations/0004_access.ts';
+import * as m0005 from './migrations/0005_model_network.ts';
 
 export type { Database } from './schema.ts';
 export type DB = Kysely<Database>;
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '0002_assays': m0002,
   '0003_log_experiments': m0003,
   '0004_access': m0004,
+  '0005_model_network': m0005,
 };
 
 export const DEFAULT_WORKSPACE_ID = 1;

@@ -25,6 +25,8 @@ export interface ModelVersionTable {
   /** JSON Signature */
   signature: string;
   created_at: number;
+  /** 1: custom code that may open network connections */
+  network: Generated<number>;
 }
 
 export interface PipelineTable {

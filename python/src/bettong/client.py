@@ -144,7 +144,9 @@ class Client:
 
     # -- models ----------------------------------------------------------------------------
 
-    def upload_model(self, name: str, model: ModelSource, runtime: Optional[str] = None, sample: Any = None) -> ModelVersion:
+    def upload_model(
+        self, name: str, model: ModelSource, runtime: Optional[str] = None, sample: Any = None, network: bool = False,
+    ) -> ModelVersion:
         """Uploads a model artifact (an ONNX file, a JavaScript/TypeScript step module, or a
         Python model: a folder, ``.py``, ``.zip`` or ``.tar.gz`` with ``model.py``; or a fitted
         scikit-learn estimator or Pipeline, pickled with joblib) as a new version of ``name``.
@@ -159,6 +161,8 @@ class Client:
                 comes from its metadata: feature names or count, classes).
             sample: for an estimator, a few rows of its input (``X_train[:5]``): it must predict
                 on them here before it is uploaded.
+            network: custom code (``js``, ``python``) may open network connections when it
+                serves (off: it has none); recorded in the audit log.
             runtime: ``"onnx"``, ``"js"`` (a module exporting ``signature``, optional ``load()``
                 and ``predict(columns, state)``) or ``"python"`` (``model.py`` defining
                 ``signature``, optional ``load()`` and ``predict(df)``); by default ``"js"`` for a
@@ -178,7 +182,7 @@ class Client:
             model.predict(sample)  # an unfitted or mismatched estimator fails here, with scikit-learn's own message
         data = _artifact_bytes(model)
         d = self._http.json("POST", f"/v1/models/{segment(name)}", content=data,
-                            params={"runtime": runtime} if runtime else None,
+                            params={**({"runtime": runtime} if runtime else {}), **({"network": "true"} if network else {})} or None,
                             headers={"content-type": "application/octet-stream"})
         return ModelVersion.from_json(d, self)
 

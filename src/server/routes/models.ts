@@ -12,20 +12,26 @@ const versionParams = {
 } as const;
 
 export const modelRoutes = (p: Platform, uploadLimit: number) => async (app: FastifyInstance) => {
-  app.post<{ Params: { name: string }; Querystring: { runtime: string }; Body: Buffer }>('/v1/models/:name', {
+  app.post<{ Params: { name: string }; Querystring: { runtime: string; network: boolean }; Body: Buffer }>('/v1/models/:name', {
     config: { permission: 'model:write', audit: 'model.upload' },
     bodyLimit: uploadLimit,
     schema: {
       tags: ['models'],
-      summary: 'Upload a model artifact as a new version (an ONNX file, or a JavaScript/TypeScript module with ?runtime=js); identical content returns the existing version',
+      summary: 'Upload a model artifact as a new version (an ONNX file; a JavaScript/TypeScript module with ?runtime=js; a Python model.py, .zip/.tar.gz or pickled scikit-learn estimator with ?runtime=python); identical content returns the existing version',
       params: nameParam,
-      querystring: { type: 'object', properties: { runtime: { type: 'string', enum: runtimeNames(), default: 'onnx' } } },
+      querystring: {
+        type: 'object',
+        properties: {
+          runtime: { type: 'string', enum: runtimeNames(), default: 'onnx' },
+          network: { type: 'boolean', default: false, description: 'custom code (js, python) may open network connections (recorded in the audit log)' },
+        },
+      },
       consumes: ['application/octet-stream'],
     },
   }, async (req, reply) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const { version, created } = await p.registry.upload(workspaceOf(req), req.params.name, body, req.query.runtime);
-    noteAudit(req, { detail: { version: version.version, sha256: version.sha256, created } });
+    const { version, created } = await p.registry.upload(workspaceOf(req), req.params.name, body, req.query.runtime, { network: req.query.network });
+    noteAudit(req, { detail: { version: version.version, sha256: version.sha256, created, runtime: version.runtime, network: version.network } });
     return reply.status(created ? 201 : 200).send({ ...version, created });
   });
 
