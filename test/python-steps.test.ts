@@ -1,6 +1,6 @@
 /**
  * Python steps over HTTP: a single model.py, a .zip and a .tar.gz of a folder, pickled scikit-learn
- * estimators (answers equal their own predictions), mixed with ONNX
+ * estimators, XGBoost boosters and LightGBM models (answers equal their own predictions), mixed with ONNX
  * and JavaScript steps in one pipeline; broken uploads refused at upload with the reason; a step
  * that raises fails only its request, naming the step.
  */
@@ -126,6 +126,50 @@ json.dump({"rows": X.iloc[::10].to_dict("records"), "label": clf.predict(X.iloc[
     const r = await upload('not_a_model', fs.readFileSync(path.join(dir, 'dict.joblib')));
     assert.equal(r.status, 422);
     assert.match(r.json.error, /holds a dict, which has no predict method/);
+  });
+
+  it('serves XGBoost boosters (JSON, UBJ) and LightGBM models: answers equal their own predictions (1e-6)', async () => {
+    const dir = tempDir();
+    execFileSync(STEP_PYTHON, ['-c', `
+import json, numpy as np, xgboost as xgb, lightgbm as lgb
+from sklearn.datasets import load_breast_cancer, load_iris
+X, y = load_breast_cancer(return_X_y=True)
+binary = xgb.train({"objective": "binary:logistic", "max_depth": 3}, xgb.DMatrix(X, label=y), num_boost_round=20)
+binary.save_model("binary.json")
+binary.save_model("binary.ubj")
+I = load_iris(as_frame=True)
+F = I.data.rename(columns=lambda c: c.replace(" (cm)", "").replace(" ", "_"))
+multi = xgb.train({"objective": "multi:softprob", "num_class": 3, "max_depth": 2}, xgb.DMatrix(F, label=I.target), num_boost_round=10)
+multi.save_model("multi.json")
+light = lgb.train({"objective": "multiclass", "num_class": 3, "verbose": -1, "min_data_in_leaf": 5}, lgb.Dataset(F, label=I.target), num_boost_round=10)
+light.save_model("light.txt")
+json.dump({"X": X[:6].tolist(), "binary": binary.predict(xgb.DMatrix(X[:6])).tolist(),
+           "F": F.iloc[::15].to_dict("records"), "multi": multi.predict(xgb.DMatrix(F.iloc[::15])).tolist(),
+           "light": light.predict(F.iloc[::15]).tolist()}, open("expected.json", "w"))
+`], { cwd: dir });
+    const want = JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8'));
+    const serve = async (name: string, file: string) => {
+      const v = await s.client.uploadModel(name, fs.readFileSync(path.join(dir, file)), { runtime: 'python' });
+      await s.client.createPipeline(name, [{ model: name }]);
+      await s.client.deploy(name);
+      return v;
+    };
+    for (const file of ['binary.json', 'binary.ubj']) {
+      const name = file.replace('.', '_');
+      const v = await serve(name, file);
+      assert.deepEqual(v.signature, { inputs: [{ name: 'input', datatype: 'FP32', shape: [-1, 30] }], outputs: [{ name: 'prediction', datatype: 'FP32', shape: [-1] }] });
+      const rows = await s.client.inferRecords(name, want.X.map((input: number[]) => ({ input })));
+      assertClose(rows.map((r) => r['out.prediction']), want.binary, 1e-6, file);
+    }
+    const multi = await serve('xgb_multi', 'multi.json');
+    assert.deepEqual(multi.signature.inputs.map((i) => i.name), ['sepal_length', 'sepal_width', 'petal_length', 'petal_width']);
+    assert.deepEqual(multi.signature.outputs, [{ name: 'prediction', datatype: 'FP32', shape: [-1, 3] }]);
+    let rows = await s.client.inferRecords('xgb_multi', want.F);
+    rows.forEach((r, i) => assertClose(r['out.prediction'] as number[], want.multi[i], 1e-6, 'xgboost multi:softprob'));
+    const light = await serve('lgbm', 'light.txt');
+    assert.deepEqual(light.signature.outputs, [{ name: 'prediction', datatype: 'FP64', shape: [-1, 3] }]);
+    rows = await s.client.inferRecords('lgbm', want.F);
+    rows.forEach((r, i) => assertClose(r['out.prediction'] as number[], want.light[i], 1e-6, 'lightgbm'));
   });
 
   it('refuses what cannot be loaded at upload, with the reason', async () => {

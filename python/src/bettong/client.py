@@ -21,7 +21,7 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 #: File suffixes uploaded as JavaScript/TypeScript step modules (``runtime="js"``).
 JS_SUFFIXES = (".js", ".mjs", ".cjs", ".ts", ".mts")
 #: File suffixes uploaded as Python models (``runtime="python"``): a model.py, or an archive holding one.
-PYTHON_SUFFIXES = (".py", ".zip", ".tgz", ".gz", ".pkl", ".pickle", ".joblib")
+PYTHON_SUFFIXES = (".py", ".zip", ".tgz", ".gz", ".pkl", ".pickle", ".joblib", ".ubj")
 
 
 def _pack_folder(folder: Path) -> bytes:
@@ -41,9 +41,14 @@ def _is_estimator(model: Any) -> bool:
     return callable(getattr(model, "predict", None)) and callable(getattr(model, "fit", None))
 
 
+def _is_booster(model: Any) -> bool:
+    """An xgboost.Booster (save_raw) or a lightgbm.Booster (model_to_string), served by the server's adapters."""
+    return callable(getattr(model, "save_raw", None)) or callable(getattr(model, "model_to_string", None))
+
+
 def _runtime_of(model: Any) -> Optional[str]:
     """The runtime a model implies: js for step modules; python for an estimator, model.py, a folder or an archive."""
-    if _is_estimator(model):
+    if _is_estimator(model) or _is_booster(model):
         return "python"
     if not isinstance(model, (str, os.PathLike)):
         return None
@@ -64,6 +69,10 @@ def _artifact_bytes(model: ModelSource) -> bytes:
         return _pack_folder(path) if path.is_dir() else path.read_bytes()
     if hasattr(model, "SerializeToString"):  # an onnx.ModelProto, straight from skl2onnx
         return cast(bytes, model.SerializeToString())
+    if callable(getattr(model, "save_raw", None)):  # an xgboost.Booster, as UBJ
+        return bytes(model.save_raw("ubj"))
+    if callable(getattr(model, "model_to_string", None)):  # a lightgbm.Booster, as its model file
+        return cast(str, model.model_to_string()).encode()
     if _is_estimator(model):  # served by the server's scikit-learn adapter, unpickled in its sandbox
         import joblib
 

@@ -17,12 +17,12 @@ function packFolder(dir: string): Buffer {
 export function modelCommands(program: Command, { client, print, int }: Cli): void {
   const model = program.command('model').description('register and inspect models');
   model.command('upload <name> <file>')
-    .description('upload an ONNX file, a JavaScript/TypeScript step module, a Python model (model.py, a folder or a .zip/.tar.gz holding it) or a pickled/joblib scikit-learn estimator as a new model version')
-    .option('--runtime <runtime>', 'onnx, js or python (default: by the file: .js/.mjs/.ts js; .py, .zip, .tar.gz, .pkl, .joblib or a folder python; else onnx)')
+    .description('upload an ONNX file, a JavaScript/TypeScript step module, a Python model (model.py, a folder or a .zip/.tar.gz holding it) a pickled/joblib scikit-learn estimator, an XGBoost booster (.json/.ubj) or a LightGBM model file as a new model version')
+    .option('--runtime <runtime>', 'onnx, js or python (default: by the file: .js/.mjs/.ts js; .py, .zip, .tar.gz, .pkl, .joblib, .ubj or a folder python; else onnx; XGBoost .json and LightGBM .txt need --runtime python)')
     .option('--network', 'a JavaScript/Python model may open network connections (off: no network; recorded in the audit log)')
     .action(async (name: string, file: string, o: { runtime?: 'onnx' | 'js' | 'python'; network?: boolean }) => {
     const folder = fs.statSync(file).isDirectory();
-    const runtime = o.runtime ?? (folder || /\.(py|zip|tar\.gz|tgz|pkl|pickle|joblib)$/i.test(file) ? 'python' : /\.(m?js|ts|mts)$/i.test(file) ? 'js' : 'onnx');
+    const runtime = o.runtime ?? (folder || /\.(py|zip|tar\.gz|tgz|pkl|pickle|joblib|ubj)$/i.test(file) ? 'python' : /\.(m?js|ts|mts)$/i.test(file) ? 'js' : 'onnx');
     const v = await client().uploadModel(name, folder ? packFolder(file) : fs.readFileSync(file), { runtime, network: o.network });
     print(v, () => `${v.created ? 'registered' : 'already registered'}: model ${v.model} version ${v.version} (sha256 ${v.sha256.slice(0, 12)})\n` +
       table([...v.signature.inputs.map((s) => ({ kind: 'input', ...s })), ...v.signature.outputs.map((s) => ({ kind: 'output', ...s }))]));

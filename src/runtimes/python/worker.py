@@ -1,7 +1,8 @@
 """The Python step worker: runs inside the sandbox as its own process.
 
 Loads the model artifact (argv[1]): a fitted scikit-learn estimator or Pipeline (pickle/joblib),
-served by the built-in adapter below; or code: a single model.py, or a .zip / .tar.gz holding
+an XGBoost booster (JSON or UBJ) or a LightGBM model file, each served by a built-in adapter
+below with its signature from the model's own metadata; or code: a single model.py, or a .zip / .tar.gz holding
 model.py and its files, unpacked into the private scratch dir, imported, load() called once.
 Says hello with the signature, then answers calls on the channel (fd 3): Arrow IPC inputs -> a pandas DataFrame
 (one column per input; tensors as numpy arrays in the cells) -> predict(df) -> a DataFrame or a
@@ -86,9 +87,83 @@ def load_model(artifact):
     return getattr(module, "signature", None), (lambda df: predict(df, state)) if takes_state else predict
 
 
-def is_pickle(artifact):
+def kind_of(artifact):
+    """What the artifact is, by its first bytes: code, or a framework model for an adapter."""
     with open(artifact, "rb") as f:
-        return f.read(1) == b"\x80"  # pickle protocol 2 and later (joblib.dump writes one)
+        head = f.read(64)
+    if head[:1] == b"\x80":
+        return "sklearn"  # pickle protocol 2 and later (joblib.dump writes one)
+    if head.startswith(b"tree\nversion="):
+        return "lightgbm"
+    if head.lstrip()[:1] == b"{":
+        try:
+            with open(artifact, "rb") as f:
+                doc = json.load(f)
+            if isinstance(doc, dict) and "learner" in doc:
+                return "xgboost-json"
+        except ValueError:
+            return "xgboost-ubj"  # universal binary JSON, also opening with '{'
+    return "code"
+
+
+def feature_inputs(names, width, datatype):
+    """One column per named feature, else one tensor 'input' [-1, width]; and how to get X from df."""
+    if names:
+        return ([{"name": c, "datatype": datatype, "shape": [-1]} for c in names],
+                lambda df: df[names].to_numpy(dtype=NUMPY[datatype]))
+    return ([{"name": "input", "datatype": datatype, "shape": [-1, int(width)]}],
+            lambda df: np.stack(df["input"].to_numpy()).astype(NUMPY[datatype]))
+
+
+def load_xgboost(artifact, fmt):
+    """An XGBoost booster: 'prediction' as booster.predict gives it ([-1, classes] for multi:softprob)."""
+    import shutil
+
+    import xgboost as xgb
+
+    local = os.path.join(os.getcwd(), f"model.{fmt}")  # XGBoost tells JSON from UBJ by the file's suffix
+    shutil.copyfile(artifact, local)
+    booster = xgb.Booster()
+    booster.load_model(local)
+    names = booster.feature_names
+    inputs, features = feature_inputs(names, booster.num_features(), "FP32")
+    learner = json.loads(booster.save_config())["learner"]
+    classes = int(learner["learner_model_param"].get("num_class", "0") or 0)
+    shape = [-1, classes] if learner["objective"]["name"] == "multi:softprob" and classes > 1 else [-1]
+
+    def predict(df):
+        return {"prediction": booster.predict(xgb.DMatrix(features(df), feature_names=names))}
+
+    return {"inputs": inputs, "outputs": [{"name": "prediction", "datatype": "FP32", "shape": shape}]}, predict
+
+
+def load_lightgbm(artifact):
+    """A LightGBM model file: 'prediction' as booster.predict gives it ([-1, classes] for multiclass)."""
+    import lightgbm as lgb
+
+    booster = lgb.Booster(model_file=artifact)
+    names = booster.feature_name()
+    if all(n == f"Column_{i}" for i, n in enumerate(names)):
+        names = None  # trained on an array: LightGBM made the names up
+    inputs, features = feature_inputs(names, booster.num_feature(), "FP64")
+    classes = booster.num_model_per_iteration()
+    shape = [-1, classes] if classes > 1 else [-1]
+
+    def predict(df):
+        return {"prediction": booster.predict(features(df))}
+
+    return {"inputs": inputs, "outputs": [{"name": "prediction", "datatype": "FP64", "shape": shape}]}, predict
+
+
+def load_artifact(artifact):
+    kind = kind_of(artifact)
+    if kind == "sklearn":
+        return load_estimator(artifact)
+    if kind == "lightgbm":
+        return load_lightgbm(artifact)
+    if kind.startswith("xgboost"):
+        return load_xgboost(artifact, kind.split("-")[1])
+    return load_model(artifact)
 
 
 def datatype_of(dtype):
@@ -224,7 +299,7 @@ def describe(e):
 def main():
     try:
         artifact = sys.argv[1]
-        signature, predict = load_estimator(artifact) if is_pickle(artifact) else load_model(artifact)
+        signature, predict = load_artifact(artifact)
         send(0, READY, json.dumps({"signature": signature}).encode())
     except MemoryError:
         send_error(0, "STEP_OUT_OF_MEMORY", "ran out of memory while loading")
