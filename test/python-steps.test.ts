@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { ROOT, STEP_PYTHON, assertClose, call, expected, modelBytes, tempDir, type TestServer, testServer } from './helpers.ts';
+import { ROOT, STEP_PYTHON, assertClose, call, eventually, expected, modelBytes, tempDir, type TestServer, testServer } from './helpers.ts';
 
 const STEPS = path.join(ROOT, 'testdata', 'steps');
 const py = (file: string) => fs.readFileSync(path.join(STEPS, 'python', file));
@@ -170,6 +170,28 @@ json.dump({"X": X[:6].tolist(), "binary": binary.predict(xgb.DMatrix(X[:6])).tol
     assert.deepEqual(light.signature.outputs, [{ name: 'prediction', datatype: 'FP64', shape: [-1, 3] }]);
     rows = await s.client.inferRecords('lgbm', want.F);
     rows.forEach((r, i) => assertClose(r['out.prediction'] as number[], want.light[i], 1e-6, 'lightgbm'));
+  });
+
+  it('serves as a shadow challenger and an A/B arm', async () => {
+    await s.client.uploadModel('py_mean', py('mean_model.py'), { runtime: 'python' });
+    await s.client.createPipeline('py_shadow', [{ shadow: { champion: { model: 'logreg' }, challengers: [{ model: 'py_mean' }] } }]);
+    await s.client.deploy('py_shadow');
+    const r = await call(s, 'POST', '/v1/pipelines/py_shadow/infer', cancerRows.map((input) => ({ input })));
+    assert.equal(r.status, 200, r.body.toString());
+    const page = await eventually(async () => {
+      const p = await s.client.logs('py_shadow');
+      return p.records.length === 5 && p.records.every((x) => x['shadow.py_mean.probabilities']) && p;
+    }, 'shadow rows logged', 10_000);
+    assert.deepEqual(page.records.map((x) => x['shadow.py_mean.probabilities']), cancerRows.map(() => [0.9, 0.1].map(Math.fround)));
+
+    await s.client.createPipeline('py_ab', [{ ab: { arms: [{ model: 'logreg' }, { model: 'py_mean' }], key: 'metadata.user' } }]);
+    await s.client.deploy('py_ab');
+    const arms = new Set<string>();
+    for (let u = 0; u < 12; u++) {
+      const rows = await s.client.inferRecords('py_ab', [{ input: cancerRows[0] }], { user: `user-${u}` });
+      arms.add(JSON.stringify(rows[0]['out.probabilities']) === JSON.stringify([0.9, 0.1].map(Math.fround)) ? 'py_mean' : 'logreg');
+    }
+    assert.deepEqual([...arms].sort(), ['logreg', 'py_mean']);
   });
 
   it('refuses what cannot be loaded at upload, with the reason', async () => {
