@@ -51,11 +51,18 @@ ensure_step_python() {
   local want base
   want=$(sha256sum src/runtimes/python/requirements.txt | cut -d' ' -f1)
   base=$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v python3 )
+  # As root with the checkout where other users cannot read (under /root), the venv lives in
+  # /var/cache/bettong and .venv-steps links to it: the sandbox's own user must reach it.
+  if [ ! -e .venv-steps ] && [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 &&
+     ! setpriv --reuid=65534 --regid=65534 --clear-groups test -r "$PWD/src/runtimes/python/requirements.txt" 2>/dev/null; then
+    local shared="/var/cache/bettong/venv-steps-$(echo "$PWD" | sha256sum | cut -c1-12)"
+    mkdir -p "$shared" && chmod 755 /var/cache/bettong && ln -s "$shared" .venv-steps
+  fi
   if [ ! -x .venv-steps/bin/python ]; then
     echo "==> creating .venv-steps (the Python of Python steps)"
-    "$base" -m venv .venv-steps 2>/dev/null || {
+    "$base" -m venv "$(readlink -f .venv-steps)" 2>/dev/null || {
       [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv >/dev/null 2>&1
-      rm -rf .venv-steps && "$base" -m venv .venv-steps
+      "$base" -m venv --clear "$(readlink -f .venv-steps)"
     }
   fi
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then

@@ -46,7 +46,8 @@ function interpreter(python: string): { exe: string; mounts: Mount[] } {
     if (r.status !== 0) fail('SANDBOX_UNAVAILABLE', `Python steps need a Python interpreter: '${python}' did not run (${(r.error?.message ?? r.stderr).trim()}); start the server with --python <path> (BETTONG_PYTHON)`);
     const [exe, ...prefixes] = JSON.parse(r.stdout) as string[];
     const dirs = [...new Set(prefixes)].filter((d) => d !== '/usr' && !d.startsWith('/usr/'));
-    found = { exe, mounts: dirs.map((d) => ({ host: d, inside: d })) };
+    // The real dir (a venv may be a link to one the sandbox's user can reach) at the path Python knows.
+    found = { exe, mounts: dirs.map((d) => ({ host: fs.realpathSync(d), inside: d })) };
     interpreters.set(python, found);
   }
   return found;
