@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -192,6 +193,53 @@ json.dump({"X": X[:6].tolist(), "binary": binary.predict(xgb.DMatrix(X[:6])).tol
       arms.add(JSON.stringify(rows[0]['out.probabilities']) === JSON.stringify([0.9, 0.1].map(Math.fround)) ? 'py_mean' : 'logreg');
     }
     assert.deepEqual([...arms].sort(), ['logreg', 'py_mean']);
+  });
+
+  it("builds a model's requirements.txt environment once, after the upload: building, then ready; failures keep their log", async () => {
+    // A copy whose requirements.txt is new to this machine (a comment line): environments are cached across runs.
+    const folder = path.join(tempDir(), 'tabulated');
+    fs.cpSync(path.join(STEPS, 'python', 'tabulated'), folder, { recursive: true });
+    fs.appendFileSync(path.join(folder, 'requirements.txt'), `# test run ${crypto.randomUUID()}\n`);
+    const r = await upload('tabulated', pack(folder, 'tar.gz'));
+    assert.equal(r.status, 202, r.body.toString());
+    assert.equal(r.json.status, 'building');
+    const refused = await call(s, 'POST', '/v1/pipelines', { name: 'too_soon', steps: [{ model: 'tabulated' }] });
+    if (refused.status !== 201) {
+      assert.equal(refused.status, 409);
+      assert.equal(refused.json.code, 'MODEL_NOT_READY');
+    }
+    const build = await eventually(async () => {
+      const b = await s.client.modelBuild('tabulated', 1);
+      return b.status !== 'building' && b;
+    }, 'the environment build', 300_000);
+    assert.equal(build.status, 'ready', build.log);
+    assert.match(build.log, /tabulate/);
+    const v = await s.client.getModel('tabulated');
+    assert.deepEqual(v.versions[0].signature.outputs, [{ name: 'text', datatype: 'BYTES', shape: [-1] }]);
+    await s.client.createPipeline('tabulated', [{ model: 'tabulated' }]);
+    await s.client.deploy('tabulated');
+    const rows = await s.client.inferRecords('tabulated', [{ x: 1.5 }]);
+    assert.equal(rows[0]['out.text'], '1.5');
+    // The same requirements: the environment is shared, the upload ready at once.
+    const again = await upload('tabulated_too', pack(folder, 'zip'));
+    assert.equal(again.status, 201, again.body.toString());
+    assert.equal(again.json.status, 'ready');
+
+    const broken = path.join(tempDir(), 'broken_env');
+    fs.mkdirSync(broken);
+    fs.copyFileSync(path.join(folder, 'model.py'), path.join(broken, 'model.py'));
+    fs.writeFileSync(path.join(broken, 'requirements.txt'), `bettong-no-such-package-0xdeadbeef\n# test run ${crypto.randomUUID()}\n`);
+    assert.equal((await upload('broken_env', pack(broken, 'tar.gz'))).status, 202);
+    const failed = await eventually(async () => {
+      const b = await s.client.modelBuild('broken_env', 1);
+      return b.status !== 'building' && b;
+    }, 'the failing build', 300_000);
+    assert.equal(failed.status, 'failed');
+    assert.match(failed.log, /bettong-no-such-package-0xdeadbeef/);
+    const p = await call(s, 'POST', '/v1/pipelines', { name: 'broken_env', steps: [{ model: 'broken_env' }] });
+    assert.equal(p.status, 409);
+    assert.equal(p.json.code, 'MODEL_NOT_READY');
+    assert.match(p.json.error, /environment did not build/);
   });
 
   it('refuses what cannot be loaded at upload, with the reason', async () => {

@@ -131,6 +131,22 @@ def test_python_step_upload(client: bettong.Client, unique: str, trained) -> Non
 
 
 @pytest.mark.skipif(not (REPO_ROOT / ".venv-steps" / "bin" / "python").exists(), reason="no .venv-steps (scripts/test makes it)")
+@pytest.mark.skipif(not (REPO_ROOT / ".venv-steps" / "bin" / "python").exists(), reason="no .venv-steps (scripts/test makes it)")
+def test_python_model_with_requirements_waits_for_its_environment(client: bettong.Client, unique: str, tmp_path) -> None:
+    import shutil
+
+    folder = tmp_path / "tabulated"
+    shutil.copytree(REPO_ROOT / "testdata" / "steps" / "python" / "tabulated", folder)
+    with open(folder / "requirements.txt", "a") as f:
+        f.write(f"# {unique}\n")  # environments are cached across runs: this one is new
+    v = client.upload_model(f"tab-{unique}", folder)
+    assert v.runtime == "python" and [o.name for o in v.signature.outputs] == ["text"]
+    assert client.model_build(f"tab-{unique}", v.version)["status"] == "ready"
+    (folder / "requirements.txt").write_text(f"bettong-no-such-package-0xdeadbeef\n# {unique}\n")
+    with pytest.raises(bettong.InvalidInput, match="bettong-no-such-package-0xdeadbeef"):
+        client.upload_model(f"tab-bad-{unique}", folder)
+
+
 def test_fitted_estimator_upload(client: bettong.Client, unique: str, trained) -> None:
     v = client.upload_model(f"churn-{unique}", trained.clf, sample=trained.X[:5])
     assert v.runtime == "python"

@@ -91,7 +91,13 @@ export function checkKey(where: string, key: string | undefined, inputs: TensorS
 export async function resolveStep(
   registry: ModelRegistry, workspaceId: number, spec: StepSpec, where: string,
 ): Promise<{ step: PipelineStep; signature: Signature }> {
-  const get = (r: ModelRef) => registry.getVersion(workspaceId, r.model, r.version);
+  const get = async (r: ModelRef) => {
+    const v = await registry.getVersion(workspaceId, r.model, r.version);
+    if (v.status !== 'ready') {
+      fail('MODEL_NOT_READY', `${where}: model '${v.model}' version ${v.version} is ${v.status === 'building' ? 'still building its environment' : 'failed: its environment did not build'} (GET /v1/models/${v.model}/versions/${v.version}/build)`);
+    }
+    return v;
+  };
   if ('ab' in spec) {
     const ab = spec.ab;
     if (!Array.isArray(ab.arms) || ab.arms.length < 2) fail('INVALID_PIPELINE', `${where}: an A/B step needs at least two arms`);

@@ -5,7 +5,7 @@ import { onnxRuntime } from './onnx/index.ts';
 import { pythonRuntime } from './python/index.ts';
 import type { Runtime } from './runtime.ts';
 
-export type { Model, Runtime, RuntimeConfig, Signature, TensorSpec } from './runtime.ts';
+export type { EnvironmentBuild, Model, Runtime, RuntimeConfig, Signature, TensorSpec } from './runtime.ts';
 export type { SandboxSettings } from './sandbox/index.ts';
 
 const runtimes = new Map<string, Runtime>([onnxRuntime, jsRuntime, pythonRuntime].map((r) => [r.name, r]));

@@ -35,6 +35,13 @@ export interface Model {
   dispose(): Promise<void>;
 }
 
+/** A model's own environment (a Python model's requirements.txt), built before it can be read or loaded. */
+export interface EnvironmentBuild {
+  ready: boolean;
+  /** Builds it (once, shared); the build log either way. */
+  build(): Promise<{ ok: boolean; log: string }>;
+}
+
 export interface Runtime {
   /** Stable id stored with each model version, e.g. "onnx". */
   readonly name: string;
@@ -43,4 +50,6 @@ export interface Runtime {
   /** Reads and checks the artifact; throws INVALID_MODEL or UNSUPPORTED_MODEL_OUTPUT. */
   inspect(artifact: Uint8Array, config?: RuntimeConfig): Promise<Signature>;
   load(artifact: Uint8Array, config?: RuntimeConfig): Promise<Model>;
+  /** What the artifact needs built first, if anything (runtimes with per-model environments). */
+  environment?(artifact: Uint8Array, config?: RuntimeConfig): Promise<EnvironmentBuild | undefined>;
 }

@@ -117,6 +117,11 @@ export class BettongClient {
     const query = q.size > 0 ? `?${q}` : '';
     return this.json('POST', `/v1/models/${encodeURIComponent(name)}${query}`, artifact);
   }
+  /** A model version's environment build (Python requirements.txt): building, ready or failed, and its log. */
+  modelBuild(name: string, version: number): Promise<{ status: 'ready' | 'building' | 'failed'; log: string }> {
+    return this.json('GET', `/v1/models/${encodeURIComponent(name)}/versions/${version}/build`);
+  }
+
 
   async listModels(): Promise<ModelSummary[]> {
     return (await this.json<{ models: ModelSummary[] }>('GET', '/v1/models')).models;

@@ -27,6 +27,9 @@ export interface ModelVersionTable {
   created_at: number;
   /** 1: custom code that may open network connections */
   network: Generated<number>;
+  /** ready | building (its environment) | failed */
+  status: Generated<string>;
+  build_log: string | null;
 }
 
 export interface PipelineTable {

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import IO, Any, Optional, Union, cast
 
 from ._http import Http, segment
-from .errors import BettongError, NotFound
+from .errors import BettongError, InvalidInput, NotFound
 from .assay import Assay, AssayList
 from .pipeline import Pipeline, PipelineList
 from .resources import Deployment, DeploymentList, Model, ModelList, ModelVersion
@@ -155,6 +155,7 @@ class Client:
 
     def upload_model(
         self, name: str, model: ModelSource, runtime: Optional[str] = None, sample: Any = None, network: bool = False,
+        wait: bool = True,
     ) -> ModelVersion:
         """Uploads a model artifact (an ONNX file, a JavaScript/TypeScript step module, or a
         Python model: a folder, ``.py``, ``.zip`` or ``.tar.gz`` with ``model.py``; or a fitted
@@ -172,6 +173,9 @@ class Client:
                 on them here before it is uploaded.
             network: custom code (``js``, ``python``) may open network connections when it
                 serves (off: it has none); recorded in the audit log.
+            wait: a Python model with a ``requirements.txt`` has its environment built after the
+                upload (status ``building``); wait for it with a progress bar (default), or return
+                at once and check ``client.model_build(name, version)``.
             runtime: ``"onnx"``, ``"js"`` (a module exporting ``signature``, optional ``load()``
                 and ``predict(columns, state)``) or ``"python"`` (``model.py`` defining
                 ``signature``, optional ``load()`` and ``predict(df)``); by default ``"js"`` for a
@@ -181,7 +185,8 @@ class Client:
 
         Raises:
             InvalidInput: the file is not a loadable model (``INVALID_MODEL``) or has outputs the
-                server cannot serve (``UNSUPPORTED_MODEL_OUTPUT``, e.g. a skl2onnx ZipMap).
+                server cannot serve (``UNSUPPORTED_MODEL_OUTPUT``, e.g. a skl2onnx ZipMap), or its
+                environment did not build (the message ends with the build log's tail).
         """
         if runtime is None:
             runtime = _runtime_of(model)
@@ -193,7 +198,30 @@ class Client:
         d = self._http.json("POST", f"/v1/models/{segment(name)}", content=data,
                             params={**({"runtime": runtime} if runtime else {}), **({"network": "true"} if network else {})} or None,
                             headers={"content-type": "application/octet-stream"})
+        if wait and d.get("status") == "building":
+            d = self._wait_for_build(name, int(d["version"]))
         return ModelVersion.from_json(d, self)
+
+    def model_build(self, name: str, version: int) -> dict[str, Any]:
+        """A model version's environment build: ``{"status": "building" | "ready" | "failed", "log": ...}``."""
+        return cast(dict[str, Any], self._http.json("GET", f"/v1/models/{segment(name)}/versions/{version}/build"))
+
+    def _wait_for_build(self, name: str, version: int) -> dict[str, Any]:
+        import time
+
+        from .pipeline import _progress_bar
+
+        with _progress_bar()(desc=f"building {name}:{version}", bar_format="{desc}: {elapsed}") as bar:
+            while True:
+                build = self.model_build(name, version)
+                if build["status"] != "building":
+                    break
+                time.sleep(1)
+                bar.update(0)
+        if build["status"] == "failed":
+            tail = "\n".join(build.get("log", "").strip().splitlines()[-10:])
+            raise InvalidInput(f"the environment of {name}:{version} did not build:\n{tail}", code="INVALID_MODEL", status=422)
+        return cast(dict[str, Any], self._http.json("GET", f"/v1/models/{segment(name)}/versions/{version}"))
 
     def list_models(self) -> ModelList:
         """Every model, by name (``to_dataframe()`` for a DataFrame)."""

@@ -24,9 +24,26 @@ export function modelCommands(program: Command, { client, print, int }: Cli): vo
     const folder = fs.statSync(file).isDirectory();
     const runtime = o.runtime ?? (folder || /\.(py|zip|tar\.gz|tgz|pkl|pickle|joblib|ubj)$/i.test(file) ? 'python' : /\.(m?js|ts|mts)$/i.test(file) ? 'js' : 'onnx');
     const v = await client().uploadModel(name, folder ? packFolder(file) : fs.readFileSync(file), { runtime, network: o.network });
+    if (v.status === 'building') {
+      print(v, () => `registered: model ${v.model} version ${v.version} (sha256 ${v.sha256.slice(0, 12)}); its environment is building: bettong model build ${v.model} --version ${v.version}`);
+      return;
+    }
     print(v, () => `${v.created ? 'registered' : 'already registered'}: model ${v.model} version ${v.version} (sha256 ${v.sha256.slice(0, 12)})\n` +
       table([...v.signature.inputs.map((s) => ({ kind: 'input', ...s })), ...v.signature.outputs.map((s) => ({ kind: 'output', ...s }))]));
   });
+  model.command('build <name>').description("a Python model version's environment build (requirements.txt): status and log")
+    .option('--version <n>', 'model version (default: the latest)', int('version'))
+    .option('--wait', 'wait until it is ready or failed')
+    .action(async (name: string, o: { version?: number; wait?: boolean }) => {
+      const version = o.version ?? (await client().getModel(name)).versions.at(-1)!.version;
+      let b = await client().modelBuild(name, version);
+      while (o.wait && b.status === 'building') {
+        await new Promise((r) => setTimeout(r, 1000));
+        b = await client().modelBuild(name, version);
+      }
+      print(b, () => `model ${name} version ${version}: ${b.status}\n${b.log}`);
+      if (b.status === 'failed') process.exitCode = 1;
+    });
   model.command('list').description('list models').action(async () => {
     const models = await client().listModels();
     print(models, () => table(models as unknown as Record<string, unknown>[]));

@@ -26,7 +26,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fail } from '../../errors/index.ts';
 import type { Runtime, RuntimeConfig } from '../runtime.ts';
-import { type LaunchSpec, type Mount, ProcessModel } from '../sandbox/index.ts';
+import { type LaunchSpec, type Mount, ProcessModel, WorkerProcess } from '../sandbox/index.ts';
+import { buildEnvironment, environmentOf } from './environments.ts';
 
 /** Artifacts by content hash (world-readable: the sandbox's user reads them). */
 const CACHE = path.join(os.tmpdir(), 'bettong-python');
@@ -66,26 +67,67 @@ function cachedCopy(bytes: Uint8Array, suffix: string): string {
   return file;
 }
 
-function launchSpec(artifact: Uint8Array, config: RuntimeConfig): LaunchSpec {
+/** The worker on the artifact, with the model's own environment (read-only at /env) when it has one. */
+function baseSpec(artifact: Uint8Array, config: RuntimeConfig, extra: string[] = [], envDir?: string): LaunchSpec {
   const py = interpreter(config.sandbox?.python ?? defaultPython());
   return {
-    argv: [py.exe, '-I', '/runtime/worker.py', '/step/artifact'],
+    argv: [py.exe, '-I', '/runtime/worker.py', '/step/artifact', ...extra, ...(envDir ? ['--site', '/env/site'] : [])],
     mounts: [
       ...py.mounts,
       { host: cachedCopy(fs.readFileSync(new URL('./worker.py', import.meta.url)), '.py'), inside: '/runtime/worker.py' },
       { host: cachedCopy(artifact, '.artifact'), inside: '/step/artifact' },
+      ...(envDir ? [{ host: envDir, inside: '/env' }] : []),
     ],
     env: ENV,
   };
 }
 
+const isArchive = (a: Uint8Array) => (a[0] === 0x50 && a[1] === 0x4b) || (a[0] === 0x1f && a[1] === 0x8b);
+
+/** The requirements.txt in an archive (null: none), read in the sandbox once per artifact. */
+async function requirementsOf(artifact: Uint8Array, config: RuntimeConfig): Promise<string | null> {
+  if (!isArchive(artifact)) return null;
+  const file = `${cachedCopy(artifact, '.artifact')}.requirements.json`;
+  if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as string | null;
+  const worker = await new WorkerProcess({
+    name: `${config.name ?? 'python step'} (requirements)`, spec: baseSpec(artifact, config, ['--requirements']),
+    settings: config.sandbox ?? {}, loadTimeoutMs: 60_000,
+  }).start();
+  await worker.dispose();
+  const requirements = (worker.hello as { requirements?: string | null }).requirements ?? null;
+  fs.writeFileSync(file, JSON.stringify(requirements), { mode: 0o644 });
+  return requirements;
+}
+
+async function environmentFor(artifact: Uint8Array, config: RuntimeConfig) {
+  const requirements = await requirementsOf(artifact, config);
+  if (requirements === null) return undefined;
+  const py = interpreter(config.sandbox?.python ?? defaultPython());
+  const env = environmentOf(CACHE, py.exe, requirements);
+  return { env, build: () => buildEnvironment(env, requirements, py, config.sandbox ?? {}) };
+}
+
+/** The launch spec, building the model's environment first if it is not there (a restored deployment after a cache wipe). */
+async function launchSpec(artifact: Uint8Array, config: RuntimeConfig): Promise<LaunchSpec> {
+  const e = await environmentFor(artifact, config);
+  if (e && !e.env.ready) {
+    const built = await e.build();
+    if (!built.ok) fail('INVALID_MODEL', `its environment (requirements.txt) did not build: ${built.log.trim().split('\n').slice(-3).join(' | ')}`);
+  }
+  return baseSpec(artifact, config, [], e?.env.dir);
+}
+
 export const pythonRuntime: Runtime = {
   name: 'python',
   platform: 'bettong_python',
-  inspect(artifact, config: RuntimeConfig = {}) {
-    return ProcessModel.inspect(launchSpec(artifact, config), config, HOW);
+  async inspect(artifact, config: RuntimeConfig = {}) {
+    return ProcessModel.inspect(await launchSpec(artifact, config), config, HOW);
   },
-  load(artifact, config: RuntimeConfig = {}) {
-    return ProcessModel.start(launchSpec(artifact, config), config, HOW);
+  async load(artifact, config: RuntimeConfig = {}) {
+    return ProcessModel.start(await launchSpec(artifact, config), config, HOW);
+  },
+  async environment(artifact, config: RuntimeConfig = {}) {
+    const e = await environmentFor(artifact, config);
+    return e && { ready: e.env.ready, build: e.build };
   },
 };

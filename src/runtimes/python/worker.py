@@ -296,9 +296,30 @@ def describe(e):
     return f"{type(e).__name__}: {e}"
 
 
+def requirements_of(artifact):
+    """The requirements.txt beside model.py in an archive, if any (read before its environment exists)."""
+    if kind_of(artifact) != "code":
+        return None
+    root = unpack(artifact, MODEL_DIR)
+    path = os.path.join(root, "requirements.txt")
+    if not os.path.exists(path):
+        return None
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
 def main():
+    args = sys.argv[1:]
+    artifact = args[0]
+    if "--site" in args:  # the model's own environment (its requirements.txt), before the base one
+        sys.path.insert(0, args[args.index("--site") + 1])
+    if "--requirements" in args:
+        try:
+            send(0, READY, json.dumps({"requirements": requirements_of(artifact)}).encode())
+        except BaseException as e:  # noqa: BLE001
+            send_error(0, "STEP_FAILED", describe(e))
+        return
     try:
-        artifact = sys.argv[1]
         signature, predict = load_artifact(artifact)
         send(0, READY, json.dumps({"signature": signature}).encode())
     except MemoryError:

@@ -29,10 +29,12 @@ export interface SandboxSettings {
   python?: string;
 }
 
-/** A host path the worker sees read-only at `inside`. */
+/** A host path the worker sees at `inside`: read-only unless `writable`; skipped when `optional` and missing. */
 export interface Mount {
   host: string;
   inside: string;
+  writable?: boolean;
+  optional?: boolean;
 }
 
 export interface LaunchSpec {
@@ -87,7 +89,7 @@ export function launchCommand(spec: LaunchSpec, s: SandboxSettings): {
     '--unshare-all', '--unshare-user', ...(s.network ? ['--share-net'] : []), '--disable-userns',
     '--die-with-parent', '--new-session', '--hostname', 'bettong-step',
     ...systemArgs(), '--dev', '/dev', '--size', String(SCRATCH_BYTES), '--tmpfs', '/tmp', '--chdir', '/tmp',
-    ...spec.mounts.flatMap((m) => ['--ro-bind', m.host, m.inside]),
+    ...spec.mounts.flatMap((m) => [`--${m.writable ? '' : 'ro-'}bind${m.optional ? '-try' : ''}`, m.host, m.inside]),
     '--clearenv', ...Object.entries(env).flatMap(([k, v]) => ['--setenv', k, v]),
     '--', ...spec.argv,
   ];

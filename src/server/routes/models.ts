@@ -32,7 +32,8 @@ export const modelRoutes = (p: Platform, uploadLimit: number) => async (app: Fas
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const { version, created } = await p.registry.upload(workspaceOf(req), req.params.name, body, req.query.runtime, { network: req.query.network });
     noteAudit(req, { detail: { version: version.version, sha256: version.sha256, created, runtime: version.runtime, network: version.network } });
-    return reply.status(created ? 201 : 200).send({ ...version, created });
+    // 202: a Python model's environment is being built; GET .../build says when it is ready.
+    return reply.status(version.status === 'building' ? 202 : created ? 201 : 200).send({ ...version, created });
   });
 
   app.get('/v1/models', { config: { permission: 'model:read' }, schema: { tags: ['models'], summary: 'List models' } }, async (req) => ({
@@ -49,6 +50,11 @@ export const modelRoutes = (p: Platform, uploadLimit: number) => async (app: Fas
     schema: { tags: ['models'], summary: 'One model version', params: versionParams },
   }, async (req) => p.registry.getVersion(workspaceOf(req), req.params.name, req.params.version));
 
+  app.get<{ Params: { name: string; version: number } }>('/v1/models/:name/versions/:version/build', {
+    config: { permission: 'model:read' },
+    schema: { tags: ['models'], summary: "A model version's environment build (requirements.txt): status (building, ready, failed) and log", params: versionParams },
+  }, async (req) => p.registry.build(workspaceOf(req), req.params.name, req.params.version));
+
   app.get<{ Params: { name: string; version: number } }>('/v1/models/:name/versions/:version/artifact', {
     config: { permission: 'model:read' },
     schema: { tags: ['models'], summary: 'Download a model version artifact', params: versionParams },
@@ -56,7 +62,7 @@ export const modelRoutes = (p: Platform, uploadLimit: number) => async (app: Fas
     const v = await p.registry.getVersion(workspaceOf(req), req.params.name, req.params.version);
     return reply
       .header('content-type', 'application/octet-stream')
-      .header('content-disposition', `attachment; filename="${v.model}-v${v.version}.${v.runtime === 'js' ? 'ts' : 'onnx'}"`)
+      .header('content-disposition', `attachment; filename="${v.model}-v${v.version}.${({ js: 'ts', python: 'python' } as Record<string, string>)[v.runtime] ?? 'onnx'}"`)
       .header('x-bettong-sha256', v.sha256)
       .send(p.registry.artifactStream(v));
   });
