@@ -37,3 +37,46 @@ ensure_prometheus() {
   [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends prometheus
 }
+
+# Custom code (JavaScript/Python steps) runs in a bubblewrap sandbox: install it where apt can.
+ensure_bubblewrap() {
+  command -v bwrap >/dev/null 2>&1 && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "==> installing bubblewrap (the sandbox for custom code)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap >/dev/null 2>&1 ||
+      { DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1 &&
+        DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bubblewrap >/dev/null 2>&1; } ||
+      echo "warning: could not install bubblewrap; custom code will be refused (or use --unsandboxed-custom-code)"
+  else
+    echo "warning: bubblewrap (bwrap) is not installed; custom code will be refused (or use --unsandboxed-custom-code)"
+  fi
+}
+
+# The Python that Python steps run with (pandas, numpy, pyarrow), in .venv-steps. It is built on
+# the system's /usr/bin/python3 when there is one: the sandbox's user must be able to read the
+# interpreter, and a Python under /root (pyenv) is out of its reach.
+ensure_step_python() {
+  local stamp=.venv-steps/.bettong-req.sha256
+  local want base
+  want=$(sha256sum src/runtimes/python/requirements.txt | cut -d' ' -f1)
+  base=$( [ -x /usr/bin/python3 ] && echo /usr/bin/python3 || command -v python3 )
+  # As root with the checkout where other users cannot read (under /root), the venv lives in
+  # /var/cache/bettong and .venv-steps links to it: the sandbox's own user must reach it.
+  if [ ! -e .venv-steps ] && [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 &&
+     ! setpriv --reuid=65534 --regid=65534 --clear-groups test -r "$PWD/src/runtimes/python/requirements.txt" 2>/dev/null; then
+    local shared="/var/cache/bettong/venv-steps-$(echo "$PWD" | sha256sum | cut -c1-12)"
+    mkdir -p "$shared" && chmod 755 /var/cache/bettong && ln -s "$shared" .venv-steps
+  fi
+  if [ ! -x .venv-steps/bin/python ]; then
+    echo "==> creating .venv-steps (the Python of Python steps)"
+    "$base" -m venv "$(readlink -f .venv-steps)" 2>/dev/null || {
+      [ "$(id -u)" = 0 ] && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends python3-venv >/dev/null 2>&1
+      "$base" -m venv --clear "$(readlink -f .venv-steps)"
+    }
+  fi
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    echo "==> installing the Python steps' packages"
+    .venv-steps/bin/pip install --quiet --disable-pip-version-check -r src/runtimes/python/requirements.txt
+    echo "$want" > "$stamp"
+  fi
+}

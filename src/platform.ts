@@ -13,6 +13,7 @@ import { PipelineService } from './pipelines/index.ts';
 import { Metrics } from './observability/metrics.ts';
 import { TraceObserver, tracingEnabled } from './observability/tracing.ts';
 import { ModelRegistry } from './registry/index.ts';
+import type { SandboxSettings } from './runtimes/sandbox/index.ts';
 import { type DB, openStore } from './store/index.ts';
 
 export interface PlatformOptions {
@@ -20,6 +21,8 @@ export interface PlatformOptions {
   logs?: LogWriterOptions;
   /** Assay scheduler and alert delivery settings. */
   assays?: MonitoringOptions;
+  /** Where custom code (js, python steps) runs: the sandbox, or without one when explicitly allowed. */
+  customCode?: Pick<SandboxSettings, 'unsandboxed' | 'bwrap' | 'python'>;
 }
 
 export interface Platform {
@@ -45,9 +48,9 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
     await db.destroy();
     throw e;
   }
-  const registry = new ModelRegistry(db, artifacts);
+  const registry = new ModelRegistry(db, artifacts, opts.customCode);
   const pipelines = new PipelineService(db, registry);
-  const deployments = new DeploymentService(db, pipelines, registry);
+  const deployments = new DeploymentService(db, pipelines, registry, opts.customCode);
   const metrics = new Metrics();
   const logs = new InferenceLogWriter(db, { ...opts.logs, metrics });
   metrics.watch(deployments, () => logs.backlogRows);

@@ -8,6 +8,8 @@ import { BettongClient } from '../src/sdk/index.ts';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const MODELS = path.join(ROOT, 'testdata', 'models');
+/** The Python that Python steps run with in tests (scripts/test makes it: pandas, numpy, pyarrow). */
+export const STEP_PYTHON = path.join(ROOT, '.venv-steps', 'bin', 'python');
 
 export interface ExpectedTensor { datatype: string; shape: number[]; data: unknown[] }
 export interface Expected { inputs: Record<string, ExpectedTensor>; outputs: Record<string, ExpectedTensor> }

@@ -51,6 +51,10 @@ def server() -> Iterator[Server]:
     # client tests run a server of their own in the same session).
     env = {k: v for k, v in os.environ.items() if not k.startswith("BETTONG_")}
     env["BETTONG_GRPC_PORT"] = str(free_port())
+    # Python steps run with the interpreter scripts/test makes (pandas, numpy, pyarrow).
+    step_python = REPO_ROOT / ".venv-steps" / "bin" / "python"
+    if step_python.exists():
+        env["BETTONG_PYTHON"] = str(step_python)
     proc = subprocess.Popen(
         ["node", "bin/bettong.mjs", "serve", "--data-dir", str(tmp / "data"), "--port", str(port)],
         cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT,

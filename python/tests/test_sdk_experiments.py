@@ -113,6 +113,52 @@ def test_js_step_upload(client: bettong.Client, unique: str, trained) -> None:
         client.upload_model(f"bad-{unique}", b"not javascript (", runtime="js")
 
 
+@pytest.mark.skipif(not (REPO_ROOT / ".venv-steps" / "bin" / "python").exists(), reason="no .venv-steps (scripts/test makes it)")
+def test_python_step_upload(client: bettong.Client, unique: str, trained) -> None:
+    folder = REPO_ROOT / "testdata" / "steps" / "python" / "threshold"
+    step = client.upload_model(f"diagnose-{unique}", folder)
+    assert step.runtime == "python"
+    single = client.upload_model(f"scale-{unique}", REPO_ROOT / "testdata" / "steps" / "python" / "scale_features.py")
+    assert single.runtime == "python"
+    a, _ = _models(client, unique)
+    p = client.build_pipeline(f"py-{unique}").add_model_step(a).add_model_step(step).deploy()
+    out = p.infer(trained.X.head(20))
+    malignant = trained.expected_proba(trained.X.head(20))[:, 0]
+    np.testing.assert_allclose(out["out.score"].to_numpy(), malignant, rtol=1e-5, atol=1e-6)
+    assert out["out.diagnosis"].to_list() == ["malignant" if m >= 0.5 else "benign" for m in malignant]
+    with pytest.raises(bettong.InvalidInput, match="SyntaxError"):
+        client.upload_model(f"bad-py-{unique}", b"def predict(df):\n  return {\n", runtime="python")
+
+
+@pytest.mark.skipif(not (REPO_ROOT / ".venv-steps" / "bin" / "python").exists(), reason="no .venv-steps (scripts/test makes it)")
+@pytest.mark.skipif(not (REPO_ROOT / ".venv-steps" / "bin" / "python").exists(), reason="no .venv-steps (scripts/test makes it)")
+def test_python_model_with_requirements_waits_for_its_environment(client: bettong.Client, unique: str, tmp_path) -> None:
+    import shutil
+
+    folder = tmp_path / "tabulated"
+    shutil.copytree(REPO_ROOT / "testdata" / "steps" / "python" / "tabulated", folder)
+    with open(folder / "requirements.txt", "a") as f:
+        f.write(f"# {unique}\n")  # environments are cached across runs: this one is new
+    v = client.upload_model(f"tab-{unique}", folder)
+    assert v.runtime == "python" and [o.name for o in v.signature.outputs] == ["text"]
+    assert client.model_build(f"tab-{unique}", v.version)["status"] == "ready"
+    (folder / "requirements.txt").write_text(f"bettong-no-such-package-0xdeadbeef\n# {unique}\n")
+    with pytest.raises(bettong.InvalidInput, match="bettong-no-such-package-0xdeadbeef"):
+        client.upload_model(f"tab-bad-{unique}", folder)
+
+
+def test_fitted_estimator_upload(client: bettong.Client, unique: str, trained) -> None:
+    v = client.upload_model(f"churn-{unique}", trained.clf, sample=trained.X[:5])
+    assert v.runtime == "python"
+    assert [i.name for i in v.signature.inputs] == list(trained.X.columns)
+    assert [o.name for o in v.signature.outputs] == ["label", "probabilities"]
+    p = client.build_pipeline(f"churn-{unique}").add_model_step(v).deploy()
+    X = trained.X.head(40)
+    out = p.infer(X)
+    np.testing.assert_allclose(np.stack(out["out.probabilities"].to_list()), trained.clf.predict_proba(X.astype(np.float64)), rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(out["out.label"].to_numpy(), trained.clf.predict(X.astype(np.float64)))
+
+
 def test_assay_preview_plot_create(client: bettong.Client, unique: str, trained) -> None:
     a, _ = _models(client, unique)
     p = client.build_pipeline(f"drift-{unique}").add_model_step(a).deploy()

@@ -46,6 +46,8 @@ program.command('serve')
   .option('--allow-private-webhooks', 'let assay alert webhooks reach private, loopback and link-local addresses (local setups)')
   .addOption(new Option('--metrics-port <port>', 'also serve /metrics without a token on this port of 127.0.0.1').env('BETTONG_METRICS_PORT'))
   .addOption(new Option('--log-backlog <mb>', 'unwritten inference log MiB past which inference answers 503 LOG_STORE_UNAVAILABLE').env('BETTONG_LOG_BACKLOG_MB').default('64'))
+  .addOption(new Option('--python <path>', 'the Python interpreter for Python steps; its environment needs pandas, numpy, pyarrow (default: python3)').env('BETTONG_PYTHON'))
+  .option('--unsandboxed-custom-code', 'run JavaScript/Python steps without the bubblewrap sandbox (only where none is available, for trusted code)')
   .action(serve);
 
 const cli: Cli = { client, print, asJson, int };

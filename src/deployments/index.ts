@@ -9,6 +9,7 @@ import { ReplicaPool } from '../inference/replicas.ts';
 import type { Runner } from '../inference/runner.ts';
 import { type ModelRef, type PipelineService, type PipelineVersion, stepModels } from '../pipelines/index.ts';
 import type { ModelRegistry } from '../registry/index.ts';
+import { DEFAULT_MEMORY_MB, type SandboxSettings } from '../runtimes/sandbox/index.ts';
 import type { DB } from '../store/index.ts';
 import { compileRules, type Rule } from '../validations/index.ts';
 
@@ -20,8 +21,12 @@ export interface DeploymentConfig {
   replicas: number;
   /** Threads each instance may use for one prediction. */
   threads: number;
-  /** Longest a JavaScript step may take for one call before the request fails. */
+  /** Longest a custom-code (JavaScript, Python) step may take for one call before the request fails. */
   step_timeout_ms: number;
+  /** Memory of each custom-code step's worker process, MiB: past it the call fails with STEP_OUT_OF_MEMORY. */
+  memory_mb: number;
+  /** CPU time each custom-code worker process may use in its life, s (0: no limit); past it the worker is restarted. */
+  cpu_seconds: number;
   /** Longest the log waits for a shadow challenger; it never delays the answer. */
   shadow_timeout_ms: number;
   /** Dynamic batching: most rows in one coalesced run (1: off). */
@@ -60,13 +65,13 @@ export interface SwapRequest {
 }
 
 export const DEFAULT_CONFIG: DeploymentConfig = {
-  replicas: 1, threads: 1, step_timeout_ms: 5000, shadow_timeout_ms: 10_000, max_batch_size: 1, max_delay_ms: 2,
+  replicas: 1, threads: 1, step_timeout_ms: 5000, memory_mb: DEFAULT_MEMORY_MB, cpu_seconds: 0, shadow_timeout_ms: 10_000, max_batch_size: 1, max_delay_ms: 2,
 };
 
 function checkConfig(c: Partial<DeploymentConfig>): DeploymentConfig {
   const given = Object.fromEntries(Object.entries(c).filter(([, v]) => v !== undefined));
   const config = { ...DEFAULT_CONFIG, ...given };
-  const limits = [['replicas', 0, 64], ['threads', 1, 64], ['step_timeout_ms', 1, 600_000], ['shadow_timeout_ms', 1, 600_000],
+  const limits = [['replicas', 0, 64], ['threads', 1, 64], ['step_timeout_ms', 1, 600_000], ['memory_mb', 64, 1_048_576], ['cpu_seconds', 0, 86_400], ['shadow_timeout_ms', 1, 600_000],
     ['max_batch_size', 1, 65_536], ['max_delay_ms', 0, 10_000]] as const;
   for (const [k, min, max] of limits) {
     const v = config[k];
@@ -81,15 +86,21 @@ export class DeploymentService {
   private readonly live = new Map<string, LiveDeployment>();
   private readonly failures = new Map<string, string>();
 
-  constructor(private readonly db: DB, private readonly pipelines: PipelineService, private readonly registry: ModelRegistry) {}
+  constructor(
+    private readonly db: DB, private readonly pipelines: PipelineService, private readonly registry: ModelRegistry,
+    private readonly customCode: SandboxSettings = {},
+  ) {}
 
   private async load(version: PipelineVersion, config: DeploymentConfig): Promise<Runner> {
     const artifacts: Artifacts = new Map();
     for (const ref of version.steps.flatMap(stepModels)) {
       const mv = await this.registry.getVersionById(ref.model_version_id);
-      artifacts.set(mv.id, { runtime: mv.runtime, bytes: this.registry.readArtifact(mv) });
+      artifacts.set(mv.id, { runtime: mv.runtime, bytes: this.registry.readArtifact(mv), network: mv.network });
     }
-    const opts: LoadOptions = { threads: config.threads, stepTimeoutMs: config.step_timeout_ms, shadowTimeoutMs: config.shadow_timeout_ms };
+    const opts: LoadOptions = {
+      threads: config.threads, stepTimeoutMs: config.step_timeout_ms, shadowTimeoutMs: config.shadow_timeout_ms,
+      sandbox: { ...this.customCode, memoryMb: config.memory_mb, cpuSeconds: config.cpu_seconds },
+    };
     const runner = config.replicas === 0
       ? await loadRunner(version, artifacts, opts)
       : await ReplicaPool.start(version, artifacts, opts, config.replicas);

@@ -1,15 +1,17 @@
 /** Loading the models of a pipeline version into a runner (in this thread or in a replica worker). */
-import { type PipelineVersion, stepModels } from '../pipelines/index.ts';
-import { getRuntime, type Model } from '../runtimes/index.ts';
+import { label, type PipelineVersion, stepModels } from '../pipelines/index.ts';
+import { getRuntime, type Model, type SandboxSettings } from '../runtimes/index.ts';
 import { PipelineRunner } from './runner.ts';
 
 /** model version id -> its runtime and artifact bytes */
-export type Artifacts = Map<number, { runtime: string; bytes: Uint8Array }>;
+export type Artifacts = Map<number, { runtime: string; bytes: Uint8Array; network?: boolean }>;
 
 export interface LoadOptions {
   threads: number;
   stepTimeoutMs: number;
   shadowTimeoutMs: number;
+  /** Where and under which limits custom-code steps run. */
+  sandbox: SandboxSettings;
 }
 
 export async function loadRunner(version: PipelineVersion, artifacts: Artifacts, opts: LoadOptions): Promise<PipelineRunner> {
@@ -17,8 +19,10 @@ export async function loadRunner(version: PipelineVersion, artifacts: Artifacts,
   try {
     for (const ref of version.steps.flatMap(stepModels)) {
       if (models.has(ref.model_version_id)) continue;
-      const { runtime, bytes } = artifacts.get(ref.model_version_id)!;
-      models.set(ref.model_version_id, await getRuntime(runtime).load(bytes, { intraOpThreads: opts.threads, timeoutMs: opts.stepTimeoutMs }));
+      const { runtime, bytes, network } = artifacts.get(ref.model_version_id)!;
+      models.set(ref.model_version_id, await getRuntime(runtime).load(bytes, {
+        intraOpThreads: opts.threads, timeoutMs: opts.stepTimeoutMs, name: label(ref), sandbox: { ...opts.sandbox, network },
+      }));
     }
   } catch (e) {
     await Promise.all([...models.values()].map((m) => m.dispose()));

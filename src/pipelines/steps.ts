@@ -91,13 +91,17 @@ export function checkKey(where: string, key: string | undefined, inputs: TensorS
 export async function resolveStep(
   registry: ModelRegistry, workspaceId: number, spec: StepSpec, where: string,
 ): Promise<{ step: PipelineStep; signature: Signature }> {
-  const get = (r: ModelRef) => {
+  const get = async (r: ModelRef) => {
     // Step specs are free-form in the request schema: their types are checked here, never coerced.
     if (typeof r.model !== 'string') fail('INVALID_PIPELINE', `${where}: 'model' must be a model name, got ${JSON.stringify(r.model)}`);
     if (r.version !== undefined && !(Number.isInteger(r.version) && r.version >= 1)) {
       fail('INVALID_PIPELINE', `${where}: 'version' of model '${r.model}' must be a positive integer, got ${JSON.stringify(r.version)}`);
     }
-    return registry.getVersion(workspaceId, r.model, r.version);
+    const v = await registry.getVersion(workspaceId, r.model, r.version);
+    if (v.status !== 'ready') {
+      fail('MODEL_NOT_READY', `${where}: model '${v.model}' version ${v.version} is ${v.status === 'building' ? 'still building its environment' : 'failed: its environment did not build'} (GET /v1/models/${v.model}/versions/${v.version}/build)`);
+    }
+    return v;
   };
   if ('ab' in spec) {
     const ab = spec.ab;

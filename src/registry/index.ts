@@ -5,7 +5,7 @@
 import type { ArtifactStore } from '../artifacts/index.ts';
 import { sha256 } from '../artifacts/index.ts';
 import { fail } from '../errors/index.ts';
-import { getRuntime, type Signature } from '../runtimes/index.ts';
+import { type EnvironmentBuild, getRuntime, type Runtime, type RuntimeConfig, type SandboxSettings, type Signature } from '../runtimes/index.ts';
 import type { DB } from '../store/index.ts';
 
 export interface ModelVersion {
@@ -17,6 +17,10 @@ export interface ModelVersion {
   runtime: string;
   platform: string;
   signature: Signature;
+  /** Custom code (js, python) allowed to open network connections; off by default. */
+  network: boolean;
+  /** `building` while a Python model's environment (requirements.txt) is built; then `ready` or `failed`. */
+  status: 'ready' | 'building' | 'failed';
   created_at: string;
 }
 
@@ -44,13 +48,14 @@ export function checkName(kind: string, name: string): void {
 }
 
 type VersionRow = {
-  id: number; version: number; sha256: string; size: number; runtime: string; signature: string; created_at: number;
+  id: number; version: number; sha256: string; size: number; runtime: string; signature: string; network: number; status: string; created_at: number;
 };
 
 function toVersion(model: string, r: VersionRow): ModelVersion {
   return {
     id: r.id, model, version: r.version, sha256: r.sha256, size: Number(r.size), runtime: r.runtime,
-    platform: getRuntime(r.runtime).platform, signature: JSON.parse(r.signature),
+    platform: getRuntime(r.runtime).platform, signature: JSON.parse(r.signature), network: Number(r.network) === 1,
+    status: r.status as ModelVersion['status'],
     created_at: new Date(Number(r.created_at)).toISOString(),
   };
 }
@@ -58,16 +63,26 @@ function toVersion(model: string, r: VersionRow): ModelVersion {
 export class ModelRegistry {
   private readonly registering = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly db: DB, private readonly artifacts: ArtifactStore) {}
+  constructor(private readonly db: DB, private readonly artifacts: ArtifactStore, private readonly customCode: SandboxSettings = {}) {}
 
-  /** Registers an artifact; identical content returns the existing version (created: false). */
-  async upload(workspaceId: number, name: string, bytes: Uint8Array, runtimeName = 'onnx'): Promise<{ version: ModelVersion; created: boolean }> {
+  /**
+   * Registers an artifact; identical content (and network permission) returns the existing
+   * version (created: false). `network` lets custom code open connections when it serves.
+   */
+  async upload(workspaceId: number, name: string, bytes: Uint8Array, runtimeName = 'onnx', opts: { network?: boolean } = {}): Promise<{ version: ModelVersion; created: boolean }> {
     checkName('model', name);
     if (bytes.length === 0) fail('INVALID_MODEL', 'the uploaded model file is empty');
     const runtime = getRuntime(runtimeName);
-    const signature = await runtime.inspect(bytes);
+    const network = opts.network === true;
+    if (network && runtime.name === 'onnx') fail('INVALID_REQUEST', "network applies to custom code (runtime js or python), not to 'onnx' models");
+    const config = { name: `${name} (upload)`, sandbox: this.customCode };
     const digest = sha256(bytes);
-    return this.oneAtATime(digest, () => this.record(workspaceId, name, bytes, digest, runtime.name, signature));
+    // A model whose environment is not built yet is registered as `building`; the build goes on after the answer.
+    const env = await runtime.environment?.(bytes, config);
+    const building = env !== undefined && !env.ready;
+    // Custom code is read in its sandbox, like when it serves: an upload runs nothing in the server.
+    const signature = building ? { inputs: [], outputs: [] } : await runtime.inspect(bytes, config);
+    return this.oneAtATime(digest, () => this.record(workspaceId, name, bytes, digest, { runtime, signature, network, env: building ? env : undefined, config }));
   }
 
   /**
@@ -84,10 +99,13 @@ export class ModelRegistry {
     }
   }
 
-  private async record(workspaceId: number, name: string, bytes: Uint8Array, digest: string, runtime: string, signature: Signature) {
+  private async record(workspaceId: number, name: string, bytes: Uint8Array, digest: string,
+    { runtime, signature, network, env, config }: { runtime: Runtime; signature: Signature; network: boolean; env?: EnvironmentBuild; config: RuntimeConfig }) {
+    const building = env !== undefined;
     const existing = await this.db.selectFrom('model_versions as v').innerJoin('models as m', 'm.id', 'v.model_id')
-      .select(['v.id', 'v.version', 'v.sha256', 'v.size', 'v.runtime', 'v.signature', 'v.created_at'])
-      .where('m.workspace_id', '=', workspaceId).where('m.name', '=', name).where('v.sha256', '=', digest)
+      .select(['v.id', 'v.version', 'v.sha256', 'v.size', 'v.runtime', 'v.signature', 'v.network', 'v.status', 'v.created_at'])
+      .where('m.workspace_id', '=', workspaceId).where('m.name', '=', name).where('v.sha256', '=', digest).where('v.network', '=', network ? 1 : 0)
+      .where('v.status', '!=', 'failed')
       .executeTakeFirst();
     if (existing) return { version: toVersion(name, existing), created: false };
 
@@ -101,9 +119,9 @@ export class ModelRegistry {
       const last = await tx.selectFrom('model_versions').select((eb) => eb.fn.max('version').as('v')).where('model_id', '=', model.id).executeTakeFirst();
       const version = Number(last?.v ?? 0) + 1;
       return tx.insertInto('model_versions').values({
-        model_id: model.id, version, sha256: digest, size: bytes.length, runtime,
-        signature: JSON.stringify(signature), created_at: now,
-      }).returning(['id', 'version', 'sha256', 'size', 'runtime', 'signature', 'created_at']).executeTakeFirstOrThrow();
+        model_id: model.id, version, sha256: digest, size: bytes.length, runtime: runtime.name,
+        signature: JSON.stringify(signature), network: network ? 1 : 0, status: building ? 'building' : 'ready', created_at: now,
+      }).returning(['id', 'version', 'sha256', 'size', 'runtime', 'signature', 'network', 'status', 'created_at']).executeTakeFirstOrThrow();
     }).catch(async (e) => {
       // The version was not recorded: the file written for it goes too, unless another version shares the content.
       if (created && !(await this.db.selectFrom('model_versions').select('id').where('sha256', '=', digest).executeTakeFirst().catch(() => ({ id: 0 })))) {
@@ -111,7 +129,29 @@ export class ModelRegistry {
       }
       throw e;
     });
+    if (env) void this.finishBuild(row.id, env, runtime, bytes, config);
     return { version: toVersion(name, row), created: true };
+  }
+
+  /** Builds the environment, then reads the signature with it: the version becomes `ready`, or `failed` with the reason. */
+  private async finishBuild(id: number, env: EnvironmentBuild, runtime: Runtime, bytes: Uint8Array, config: RuntimeConfig): Promise<void> {
+    const { ok, log } = await env.build().catch((e: Error) => ({ ok: false, log: e.message }));
+    let update: { status: string; build_log: string; signature?: string } = { status: 'failed', build_log: log };
+    if (ok) {
+      try {
+        update = { status: 'ready', build_log: log, signature: JSON.stringify(await runtime.inspect(bytes, config)) };
+      } catch (e) {
+        update = { status: 'failed', build_log: `${log}\nthe environment built, but the model did not load: ${(e as Error).message}\n` };
+      }
+    }
+    await this.db.updateTable('model_versions').set(update).where('id', '=', id).execute().catch(() => undefined);
+  }
+
+  /** A version's environment build: its status and log (empty for models without one). */
+  async build(workspaceId: number, name: string, version: number): Promise<{ status: ModelVersion['status']; log: string }> {
+    const v = await this.getVersion(workspaceId, name, version);
+    const row = await this.db.selectFrom('model_versions').select(['build_log']).where('id', '=', v.id).executeTakeFirstOrThrow();
+    return { status: v.status, log: row.build_log ?? '' };
   }
 
   async list(workspaceId: number): Promise<ModelSummary[]> {
@@ -139,7 +179,7 @@ export class ModelRegistry {
 
   async getVersionById(id: number): Promise<ModelVersion> {
     const r = await this.db.selectFrom('model_versions as v').innerJoin('models as m', 'm.id', 'v.model_id')
-      .select(['m.name', 'v.id', 'v.version', 'v.sha256', 'v.size', 'v.runtime', 'v.signature', 'v.created_at'])
+      .select(['m.name', 'v.id', 'v.version', 'v.sha256', 'v.size', 'v.runtime', 'v.signature', 'v.network', 'v.status', 'v.created_at'])
       .where('v.id', '=', id).executeTakeFirst();
     return r ? toVersion(r.name, r) : fail('MODEL_VERSION_NOT_FOUND', `model version id ${id} not found`);
   }

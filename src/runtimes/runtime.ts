@@ -3,6 +3,7 @@
  * A runtime never sees HTTP, JSON or the database.
  */
 import type { Batch, DataType } from '../codecs/tensor.ts';
+import type { SandboxSettings } from './sandbox/launch.ts';
 
 export interface TensorSpec {
   name: string;
@@ -21,6 +22,10 @@ export interface RuntimeConfig {
   intraOpThreads?: number;
   /** Longest one prediction may take before it fails (runtimes that can stop a call). */
   timeoutMs?: number;
+  /** The step (model:version), for log lines of runtimes that run custom code. */
+  name?: string;
+  /** Where and under which limits custom code (js, python) runs. */
+  sandbox?: SandboxSettings;
 }
 
 export interface Model {
@@ -30,12 +35,21 @@ export interface Model {
   dispose(): Promise<void>;
 }
 
+/** A model's own environment (a Python model's requirements.txt), built before it can be read or loaded. */
+export interface EnvironmentBuild {
+  ready: boolean;
+  /** Builds it (once, shared); the build log either way. */
+  build(): Promise<{ ok: boolean; log: string }>;
+}
+
 export interface Runtime {
   /** Stable id stored with each model version, e.g. "onnx". */
   readonly name: string;
   /** The OIP platform string, e.g. "onnx_onnxv1". */
   readonly platform: string;
   /** Reads and checks the artifact; throws INVALID_MODEL or UNSUPPORTED_MODEL_OUTPUT. */
-  inspect(artifact: Uint8Array): Promise<Signature>;
+  inspect(artifact: Uint8Array, config?: RuntimeConfig): Promise<Signature>;
   load(artifact: Uint8Array, config?: RuntimeConfig): Promise<Model>;
+  /** What the artifact needs built first, if anything (runtimes with per-model environments). */
+  environment?(artifact: Uint8Array, config?: RuntimeConfig): Promise<EnvironmentBuild | undefined>;
 }

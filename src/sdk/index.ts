@@ -113,13 +113,21 @@ export class BettongClient {
   // models
 
   /**
-   * Registers an ONNX file, or a JavaScript/TypeScript step module with `{ runtime: 'js' }`.
+   * Registers an ONNX file, a JavaScript/TypeScript step module with `{ runtime: 'js' }`, or a Python model with `{ runtime: 'python' }`.
    * `onProgress` is told how many bytes were handed to the connection so far.
    */
-  uploadModel(name: string, artifact: Uint8Array, opts: { runtime?: 'onnx' | 'js'; onProgress?: (sent: number, total: number) => void } = {}): Promise<ModelVersion & { created: boolean }> {
-    const q = opts.runtime ? `?runtime=${opts.runtime}` : '';
-    return this.json('POST', `/v1/models/${encodeURIComponent(name)}${q}`, opts.onProgress ? chunked(artifact, opts.onProgress) : artifact);
+  uploadModel(name: string, artifact: Uint8Array, opts: { runtime?: 'onnx' | 'js' | 'python'; network?: boolean; onProgress?: (sent: number, total: number) => void } = {}): Promise<ModelVersion & { created: boolean }> {
+    const q = new URLSearchParams();
+    if (opts.runtime) q.set('runtime', opts.runtime);
+    if (opts.network) q.set('network', 'true');
+    const query = q.size > 0 ? `?${q}` : '';
+    return this.json('POST', `/v1/models/${encodeURIComponent(name)}${query}`, opts.onProgress ? chunked(artifact, opts.onProgress) : artifact);
   }
+  /** A model version's environment build (Python requirements.txt): building, ready or failed, and its log. */
+  modelBuild(name: string, version: number): Promise<{ status: 'ready' | 'building' | 'failed'; log: string }> {
+    return this.json('GET', `/v1/models/${encodeURIComponent(name)}/versions/${version}/build`);
+  }
+
 
   async listModels(): Promise<ModelSummary[]> {
     return (await this.json<{ models: ModelSummary[] }>('GET', '/v1/models')).models;

@@ -47,6 +47,8 @@ const definitions = {
   ModelVersion: obj({
     id: int, model: str, version: int, sha256: str, size: int, runtime: str, platform: str,
     signature: r('Signature'), created_at: time,
+    network: { type: 'boolean', description: 'custom code may open network connections' },
+    status: { type: 'string', enum: ['building', 'ready', 'failed'], description: "a Python model's environment build" },
     created: { type: 'boolean', description: 'upload answers only: false when identical content already was this version' },
   }, ['id', 'model', 'version', 'sha256', 'size', 'runtime', 'platform', 'signature', 'created_at']),
   ModelSummary: obj({ name: str, latest_version: int, versions: int, created_at: time }),
@@ -62,6 +64,7 @@ const definitions = {
   }, ['id', 'pipeline', 'version', 'steps', 'validations', 'signature', 'created_at']),
   PipelineSummary: obj({ name: str, latest_version: int, created_at: time }),
   DeploymentConfig: obj({ replicas: int, threads: int, step_timeout_ms: int, shadow_timeout_ms: int, max_batch_size: int, max_delay_ms: int }),
+  ModelBuild: obj({ status: { type: 'string', enum: ['building', 'ready', 'failed'] }, log: str }),
   DeploymentStatus: obj({
     pipeline: str,
     pipeline_version: nullable(int),

@@ -12,6 +12,7 @@ import * as m0002 from './migrations/0002_assays.ts';
 import * as m0003 from './migrations/0003_log_experiments.ts';
 import * as m0004 from './migrations/0004_access.ts';
 import * as m0005 from './migrations/0005_log_segments.ts';
+import * as m0006 from './migrations/0005_model_network.ts';
 
 export type { Database } from './schema.ts';
 export type DB = Kysely<Database>;
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '0003_log_experiments': m0003,
   '0004_access': m0004,
   '0005_log_segments': m0005,
+  '0005_model_network': m0006,
 };
 
 export const DEFAULT_WORKSPACE_ID = 1;

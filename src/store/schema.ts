@@ -25,6 +25,11 @@ export interface ModelVersionTable {
   /** JSON Signature */
   signature: string;
   created_at: number;
+  /** 1: custom code that may open network connections */
+  network: Generated<number>;
+  /** ready | building (its environment) | failed */
+  status: Generated<string>;
+  build_log: string | null;
 }
 
 export interface PipelineTable {

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import io
 import os
+import tarfile
 from pathlib import Path
 from typing import IO, Any, Optional, Union, cast
 
 from ._http import Http, segment
-from .errors import BettongError, NotFound
+from .errors import BettongError, InvalidInput, NotFound
 from .assay import Assay, AssayList
 from .pipeline import Pipeline, PipelineList
 from .resources import Deployment, DeploymentList, Model, ModelList, ModelVersion
@@ -19,6 +20,43 @@ DEFAULT_URL = "http://127.0.0.1:8080"
 
 #: File suffixes uploaded as JavaScript/TypeScript step modules (``runtime="js"``).
 JS_SUFFIXES = (".js", ".mjs", ".cjs", ".ts", ".mts")
+#: File suffixes uploaded as Python models (``runtime="python"``): a model.py, or an archive holding one.
+PYTHON_SUFFIXES = (".py", ".zip", ".tgz", ".gz", ".pkl", ".pickle", ".joblib", ".ubj")
+
+
+def _pack_folder(folder: Path) -> bytes:
+    """A Python model's folder as the .tar.gz the server unpacks (model.py at its top)."""
+    if not (folder / "model.py").is_file():
+        raise ValueError(f"{folder} holds no model.py: a Python model folder needs one")
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+        for item in sorted(folder.iterdir()):
+            if item.name != "__pycache__":
+                tar.add(item, arcname=item.name, filter=lambda t: None if "__pycache__" in t.name else t)
+    return buf.getvalue()
+
+
+def _is_estimator(model: Any) -> bool:
+    """A fitted scikit-learn estimator or Pipeline (anything with fit and predict), served as a pickle."""
+    return callable(getattr(model, "predict", None)) and callable(getattr(model, "fit", None))
+
+
+def _is_booster(model: Any) -> bool:
+    """An xgboost.Booster (save_raw) or a lightgbm.Booster (model_to_string), served by the server's adapters."""
+    return callable(getattr(model, "save_raw", None)) or callable(getattr(model, "model_to_string", None))
+
+
+def _runtime_of(model: Any) -> Optional[str]:
+    """The runtime a model implies: js for step modules; python for an estimator, model.py, a folder or an archive."""
+    if _is_estimator(model) or _is_booster(model):
+        return "python"
+    if not isinstance(model, (str, os.PathLike)):
+        return None
+    path = Path(model)
+    if path.is_dir():
+        return "python"
+    suffix = path.suffix.lower()
+    return "js" if suffix in JS_SUFFIXES else "python" if suffix in PYTHON_SUFFIXES else None
 
 ModelSource = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, IO[bytes], Any]
 
@@ -27,16 +65,28 @@ def _artifact_bytes(model: ModelSource) -> bytes:
     if isinstance(model, (bytes, bytearray, memoryview)):
         return bytes(model)
     if isinstance(model, (str, os.PathLike)):
-        return Path(model).read_bytes()
+        path = Path(model)
+        return _pack_folder(path) if path.is_dir() else path.read_bytes()
     if hasattr(model, "SerializeToString"):  # an onnx.ModelProto, straight from skl2onnx
         return cast(bytes, model.SerializeToString())
+    if callable(getattr(model, "save_raw", None)):  # an xgboost.Booster, as UBJ
+        return bytes(model.save_raw("ubj"))
+    if callable(getattr(model, "model_to_string", None)):  # a lightgbm.Booster, as its model file
+        return cast(str, model.model_to_string()).encode()
+    if _is_estimator(model):  # served by the server's scikit-learn adapter, unpickled in its sandbox
+        import joblib
+
+        buf = io.BytesIO()
+        joblib.dump(model, buf)
+        return buf.getvalue()
     if hasattr(model, "read"):
         data = model.read()
         if not isinstance(data, bytes):
             raise TypeError("a model file object must be opened in binary mode ('rb')")
         return data
     raise TypeError(
-        f"upload_model takes a file path, bytes, a binary file object or an ONNX ModelProto, not {type(model).__name__}"
+        "upload_model takes a file path, bytes, a binary file object, an ONNX ModelProto or a fitted scikit-learn"
+        f" estimator, not {type(model).__name__}"
     )
 
 
@@ -103,34 +153,75 @@ class Client:
 
     # -- models ----------------------------------------------------------------------------
 
-    def upload_model(self, name: str, model: ModelSource, runtime: Optional[str] = None) -> ModelVersion:
-        """Uploads a model artifact (an ONNX file, or a JavaScript/TypeScript step module) as a
-        new version of ``name``.
+    def upload_model(
+        self, name: str, model: ModelSource, runtime: Optional[str] = None, sample: Any = None, network: bool = False,
+        wait: bool = True,
+    ) -> ModelVersion:
+        """Uploads a model artifact (an ONNX file, a JavaScript/TypeScript step module, or a
+        Python model: a folder, ``.py``, ``.zip`` or ``.tar.gz`` with ``model.py``; or a fitted
+        scikit-learn estimator or Pipeline, pickled with joblib) as a new version of ``name``.
 
         The server checks it loads and reads its signature; identical content returns the
         existing version (``created`` is then False).
 
         Args:
             name: the model's name (letters, digits, ``_``, ``.``, ``-``).
-            model: a file path, the file's bytes, a binary file object, or an ``onnx.ModelProto``.
-            runtime: ``"onnx"`` or ``"js"`` (a module exporting ``signature``, optional ``load()``
-                and ``predict(columns, state)``); by default ``"js"`` for a path ending in
-                ``.js``, ``.mjs``, ``.ts`` or ``.mts``, else the server's default (ONNX). A ``str``
-                of JavaScript source may be passed as bytes with ``runtime="js"``.
+            model: a file path (a folder for a Python model), the file's bytes, a binary file
+                object, an ``onnx.ModelProto``, or a fitted scikit-learn estimator (its signature
+                comes from its metadata: feature names or count, classes).
+            sample: for an estimator, a few rows of its input (``X_train[:5]``): it must predict
+                on them here before it is uploaded.
+            network: custom code (``js``, ``python``) may open network connections when it
+                serves (off: it has none); recorded in the audit log.
+            wait: a Python model with a ``requirements.txt`` has its environment built after the
+                upload (status ``building``); wait for it with a progress bar (default), or return
+                at once and check ``client.model_build(name, version)``.
+            runtime: ``"onnx"``, ``"js"`` (a module exporting ``signature``, optional ``load()``
+                and ``predict(columns, state)``) or ``"python"`` (``model.py`` defining
+                ``signature``, optional ``load()`` and ``predict(df)``); by default ``"js"`` for a
+                path ending in ``.js``, ``.mjs``, ``.ts`` or ``.mts``, ``"python"`` for a folder or
+                a path ending in ``.py``, ``.zip``, ``.tar.gz`` or ``.tgz``, else the server's
+                default (ONNX). Source code may be passed as bytes with its ``runtime``.
 
         Raises:
             InvalidInput: the file is not a loadable model (``INVALID_MODEL``) or has outputs the
-                server cannot serve (``UNSUPPORTED_MODEL_OUTPUT``, e.g. a skl2onnx ZipMap).
+                server cannot serve (``UNSUPPORTED_MODEL_OUTPUT``, e.g. a skl2onnx ZipMap), or its
+                environment did not build (the message ends with the build log's tail).
         """
-        if runtime is None and isinstance(model, (str, os.PathLike)) and Path(model).suffix.lower() in JS_SUFFIXES:
-            runtime = "js"
-        if runtime is not None and runtime not in ("onnx", "js"):
-            raise ValueError(f"runtime must be 'onnx' or 'js', not {runtime!r}")
+        if runtime is None:
+            runtime = _runtime_of(model)
+        if runtime is not None and runtime not in ("onnx", "js", "python"):
+            raise ValueError(f"runtime must be 'onnx', 'js' or 'python', not {runtime!r}")
+        if sample is not None and _is_estimator(model):
+            model.predict(sample)  # an unfitted or mismatched estimator fails here, with scikit-learn's own message
         data = _artifact_bytes(model)
         d = self._http.json("POST", f"/v1/models/{segment(name)}", content=data,
-                            params={"runtime": runtime} if runtime else None,
+                            params={**({"runtime": runtime} if runtime else {}), **({"network": "true"} if network else {})} or None,
                             headers={"content-type": "application/octet-stream"})
+        if wait and d.get("status") == "building":
+            d = self._wait_for_build(name, int(d["version"]))
         return ModelVersion.from_json(d, self)
+
+    def model_build(self, name: str, version: int) -> dict[str, Any]:
+        """A model version's environment build: ``{"status": "building" | "ready" | "failed", "log": ...}``."""
+        return cast(dict[str, Any], self._http.json("GET", f"/v1/models/{segment(name)}/versions/{version}/build"))
+
+    def _wait_for_build(self, name: str, version: int) -> dict[str, Any]:
+        import time
+
+        from .pipeline import _progress_bar
+
+        with _progress_bar()(desc=f"building {name}:{version}", bar_format="{desc}: {elapsed}") as bar:
+            while True:
+                build = self.model_build(name, version)
+                if build["status"] != "building":
+                    break
+                time.sleep(1)
+                bar.update(0)
+        if build["status"] == "failed":
+            tail = "\n".join(build.get("log", "").strip().splitlines()[-10:])
+            raise InvalidInput(f"the environment of {name}:{version} did not build:\n{tail}", code="INVALID_MODEL", status=422)
+        return cast(dict[str, Any], self._http.json("GET", f"/v1/models/{segment(name)}/versions/{version}"))
 
     def list_models(self) -> ModelList:
         """Every model, by name (``to_dataframe()`` for a DataFrame)."""

@@ -92,12 +92,18 @@ Steps run in the order the options are given:
     .option('--version <n>', 'pipeline version', int('version'))
     .option('--replicas <n>', 'inference worker threads (0: in the server thread)', (v: string) => (v === '0' ? 0 : int('replicas')(v)))
     .option('--threads <n>', 'threads per model instance', int('threads'))
-    .option('--step-timeout <ms>', 'longest a JavaScript step may take per call', int('step timeout'))
+    .option('--step-timeout <ms>', 'longest a JavaScript/Python step may take per call', int('step timeout'))
+    .option('--memory <mb>', 'memory of each JavaScript/Python step process, MiB', int('memory'))
+    .option('--cpu-seconds <s>', 'CPU time of each JavaScript/Python step process, s (0: no limit)', (v: string) => (v === '0' ? 0 : int('cpu seconds')(v)))
     .option('--max-batch-size <rows>', 'dynamic batching: most rows per coalesced run (1: off)', int('max batch size'))
     .option('--max-delay <ms>', 'dynamic batching: longest wait for company', (v: string) => (v === '0' ? 0 : int('max delay')(v)))
-    .action(async (name: string, o: { version?: number; replicas?: number; threads?: number; stepTimeout?: number; maxBatchSize?: number; maxDelay?: number }) => {
-      const { stepTimeout, maxBatchSize, maxDelay, ...rest } = o;
-      const s = await client().deploy(name, { ...rest, step_timeout_ms: stepTimeout, max_batch_size: maxBatchSize, max_delay_ms: maxDelay });
+    .action(async (name: string, o: {
+      version?: number; replicas?: number; threads?: number; stepTimeout?: number; memory?: number; cpuSeconds?: number; maxBatchSize?: number; maxDelay?: number;
+    }) => {
+      const { stepTimeout, memory, cpuSeconds, maxBatchSize, maxDelay, ...rest } = o;
+      const s = await client().deploy(name, {
+        ...rest, step_timeout_ms: stepTimeout, memory_mb: memory, cpu_seconds: cpuSeconds, max_batch_size: maxBatchSize, max_delay_ms: maxDelay,
+      });
       print(s, () => `pipeline ${s.pipeline} version ${s.pipeline_version}: ${s.status} (replicas ${s.config?.replicas})`);
     });
   pipeline.command('swap <name>').description('hot swap or promote: replace a step (or one arm of it) in the running pipeline')

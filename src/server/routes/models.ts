@@ -14,25 +14,33 @@ const versionParams = {
 } as const;
 
 export const modelRoutes = (p: Platform, uploadLimit: number) => async (app: FastifyInstance) => {
-  app.post<{ Params: { name: string }; Querystring: { runtime: string }; Body: Buffer }>('/v1/models/:name', {
+  app.post<{ Params: { name: string }; Querystring: { runtime: string; network: boolean }; Body: Buffer }>('/v1/models/:name', {
     config: { permission: 'model:write', audit: 'model.upload', ...documentedBody({ 'application/octet-stream': binary }, 'the artifact file') },
     bodyLimit: uploadLimit,
     schema: {
       tags: ['models'],
-      summary: 'Upload a model artifact as a new version (an ONNX file, or a JavaScript/TypeScript module with ?runtime=js); identical content returns the existing version',
+      summary: 'Upload a model artifact as a new version (an ONNX file; a JavaScript/TypeScript module with ?runtime=js; a Python model.py, .zip/.tar.gz or pickled scikit-learn estimator with ?runtime=python); identical content returns the existing version',
       params: { type: 'object', properties: { name: newName }, required: ['name'] },
-      querystring: { type: 'object', properties: { runtime: { type: 'string', enum: runtimeNames(), default: 'onnx' } } },
+      querystring: {
+        type: 'object',
+        properties: {
+          runtime: { type: 'string', enum: runtimeNames(), default: 'onnx' },
+          network: { type: 'boolean', default: false, description: 'custom code (js, python) may open network connections (recorded in the audit log)' },
+        },
+      },
       response: {
         201: { description: 'a new version', ...ref('ModelVersion') },
         200: { description: 'identical content: the existing version', ...ref('ModelVersion') },
-        ...errors(422, 503, 507), // 503, 507: the data directory failed or is full
+        202: { description: 'a new version whose environment is building (GET .../build says when it is ready)', ...ref('ModelVersion') },
+        ...errors(422, 503, 507), // 503, 507: the data directory failed or is full; 503 also: no sandbox for custom code
       },
     },
   }, async (req, reply) => {
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-    const { version, created } = await p.registry.upload(workspaceOf(req), req.params.name, body, req.query.runtime);
-    noteAudit(req, { detail: { version: version.version, sha256: version.sha256, created } });
-    return reply.status(created ? 201 : 200).send({ ...version, created });
+    const { version, created } = await p.registry.upload(workspaceOf(req), req.params.name, body, req.query.runtime, { network: req.query.network });
+    noteAudit(req, { detail: { version: version.version, sha256: version.sha256, created, runtime: version.runtime, network: version.network } });
+    // 202: a Python model's environment is being built; GET .../build says when it is ready.
+    return reply.status(version.status === 'building' ? 202 : created ? 201 : 200).send({ ...version, created });
   });
 
   app.get('/v1/models', { config: { permission: 'model:read' }, schema: { tags: ['models'], summary: 'List models', response: { 200: listOf('models', ref('ModelSummary')) } } }, async (req) => ({
@@ -49,6 +57,11 @@ export const modelRoutes = (p: Platform, uploadLimit: number) => async (app: Fas
     schema: { tags: ['models'], summary: 'One model version', params: versionParams, response: { 200: ref('ModelVersion') } },
   }, async (req) => p.registry.getVersion(workspaceOf(req), req.params.name, req.params.version));
 
+  app.get<{ Params: { name: string; version: number } }>('/v1/models/:name/versions/:version/build', {
+    config: { permission: 'model:read' },
+    schema: { tags: ['models'], summary: "A model version's environment build (requirements.txt): status (building, ready, failed) and log", params: versionParams, response: { 200: ref('ModelBuild') } },
+  }, async (req) => p.registry.build(workspaceOf(req), req.params.name, req.params.version));
+
   app.get<{ Params: { name: string; version: number } }>('/v1/models/:name/versions/:version/artifact', {
     config: { permission: 'model:read' },
     schema: {
@@ -59,7 +72,7 @@ export const modelRoutes = (p: Platform, uploadLimit: number) => async (app: Fas
     const v = await p.registry.getVersion(workspaceOf(req), req.params.name, req.params.version);
     return reply
       .header('content-type', 'application/octet-stream')
-      .header('content-disposition', `attachment; filename="${v.model}-v${v.version}.${v.runtime === 'js' ? 'ts' : 'onnx'}"`)
+      .header('content-disposition', `attachment; filename="${v.model}-v${v.version}.${({ js: 'ts', python: 'python' } as Record<string, string>)[v.runtime] ?? 'onnx'}"`)
       .header('x-bettong-sha256', v.sha256)
       .send(p.registry.artifactStream(v));
   });
