@@ -17,6 +17,8 @@ RUN npm pack --pack-destination /tmp/pack \
  && npm install -g --prefix /opt/bettong --no-audit --no-fund /tmp/pack/bettong-*.tgz
 
 FROM node:20-bookworm-slim
+# bubblewrap sandboxes custom (JavaScript/Python) steps; without it the server refuses custom code.
+RUN apt-get update && apt-get install -y --no-install-recommends bubblewrap && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system bettong \
  && useradd --system --gid bettong --home-dir /var/lib/bettong --shell /usr/sbin/nologin bettong \
  && mkdir -p /var/lib/bettong && chown bettong:bettong /var/lib/bettong
@@ -27,12 +29,13 @@ ENV PATH=/opt/bettong/bin:$PATH \
     BETTONG_DATA_DIR=/var/lib/bettong \
     BETTONG_HOST=0.0.0.0 \
     BETTONG_PORT=8080 \
+    BETTONG_GRPC_PORT=8081 \
     BETTONG_AUTH=1 \
     NODE_ENV=production
 VOLUME ["/var/lib/bettong"]
 USER bettong
 WORKDIR /var/lib/bettong
-EXPOSE 8080
+EXPOSE 8080 8081
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.BETTONG_PORT || 8080) + '/v2/health/ready').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["/opt/bettong/bin/bettong"]
