@@ -188,7 +188,7 @@ describe('OpenTelemetry traces', () => {
       const { startTracing } = await import(${JSON.stringify(path.join(ROOT, 'src/observability/tracing-sdk.ts'))});
       startTracing();
       const { startServer } = await import(${JSON.stringify(path.join(ROOT, 'src/server/index.ts'))});
-      const s = await startServer({ dataDir: process.env.DATA_DIR, port: 0, logRequests: true });
+      const s = await startServer({ dataDir: process.env.DATA_DIR, port: 0, logLevel: 'info' });
       console.error('URL ' + s.url);`;
     const proc = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
       cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'],
@@ -210,7 +210,7 @@ describe('OpenTelemetry traces', () => {
       const res = await fetch(`${url}/v2/health/live`, { headers: { traceparent: `00-${traceId}-${hex(8)}-01` } });
       assert.equal(res.status, 200);
       const line = await eventually(async () => out.split('\n').filter(Boolean).map((l) => JSON.parse(l))
-        .find((l) => l.msg === 'request completed' && l.trace_id === traceId), 'a request completed line with the trace id');
+        .find((l) => l.msg === 'request' && l.trace_id === traceId), 'a request line with the trace id');
       assert.match(line.span_id, /^[0-9a-f]{16}$/);
     } finally {
       proc.kill('SIGKILL');
