@@ -23,7 +23,7 @@ export function installTracing(app: FastifyInstance): void {
     req.trace = startServerSpan(`${req.method} ${route}`, req.headers, {
       'http.request.method': req.method, 'http.route': route, 'url.path': req.url.split('?')[0],
     });
-    // Every later log line of the request (handler, "request completed") carries its trace.
+    // Every later log line of the request (handler, the one "request" line) carries its trace.
     const { traceId, spanId } = req.trace.span.spanContext();
     req.log = reply.log = req.log.child({ trace_id: traceId, span_id: spanId });
   });
