@@ -53,7 +53,10 @@ const summarySchema = {
 export const metricsRoutes = (p: Platform) => async (app: FastifyInstance) => {
   app.get('/metrics', {
     config: { permission: 'metrics' },
-    schema: { tags: ['metrics'], summary: 'Prometheus metrics (text exposition format)', produces: ['text/plain'], response: { 200: { type: 'string' } } },
+    schema: {
+      tags: ['metrics'], summary: 'Prometheus metrics (text exposition format)',
+      response: { 200: { description: 'the metrics, Prometheus text format 0.0.4', content: { 'text/plain': { schema: { type: 'string' } } } } },
+    },
   }, scrape(p));
 
   app.get<{ Params: { name: string }; Querystring: { window?: number } }>('/v1/pipelines/:name/metrics', {
@@ -83,7 +86,7 @@ export const metricsOnlyRoutes = (p: Platform) => async (app: FastifyInstance) =
   app.get('/metrics', scrape(p));
 };
 
-/** Counts and times gRPC ModelInfer calls as the REST hook does (gRPC callers act in the default workspace). */
+/** Counts and times gRPC ModelInfer calls as the REST hook does, in the caller's workspace. */
 export function observeGrpcInfer<T, C extends { workspaceId: number }>(p: Platform, fn: (req: any, ctx: C) => Promise<T>) {
   return async (req: { model_name?: string }, ctx: C): Promise<T> => {
     const started = performance.now();
