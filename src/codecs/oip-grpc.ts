@@ -65,15 +65,21 @@ export interface GrpcInferResponse {
   raw_output_contents: Buffer[];
 }
 
-export interface DecodedGrpcRequest {
+/** An infer call as every transport decodes it (the data plane runs it). */
+export interface InferCall {
+  /** The pipeline: the protocol's "model". */
   model: string;
-  /** Pipeline version asked for (absent: the deployed one). */
+  /** The pipeline version asked for (absent: the deployed one). */
   version?: number;
   id?: string;
+  /** The request's parameters: logged as the inference's metadata. */
   parameters: Record<string, unknown>;
   inputs: Batch;
-  /** Absent: all outputs. */
+  /** Output names to return (absent: all). */
   outputs?: string[];
+}
+
+export interface DecodedGrpcRequest extends InferCall {
   /** Whether the inputs came as raw bytes. */
   raw: boolean;
 }

@@ -6,26 +6,13 @@
  */
 import crypto from 'node:crypto';
 import type { Batch } from '../codecs/tensor.ts';
+import type { InferCall } from '../codecs/oip-grpc.ts';
 import { type ModelMetadata, modelMetadata, modelReady } from '../inference/metadata.ts';
 import type { Platform } from '../platform.ts';
 import { VERSION } from '../version.ts';
 
 export interface ServerState {
   shuttingDown: boolean;
-}
-
-/** An infer call as every transport decodes it. */
-export interface InferCall {
-  /** The pipeline: the protocol's "model". */
-  model: string;
-  /** The pipeline version asked for (absent: the deployed one). */
-  version?: number;
-  id?: string;
-  /** The request's parameters: logged as the inference's metadata. */
-  parameters: Record<string, unknown>;
-  inputs: Batch;
-  /** Output names to return (absent: all). */
-  outputs?: string[];
 }
 
 /** The response fields besides the outputs, the same over every transport. */
