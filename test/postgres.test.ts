@@ -1,9 +1,13 @@
-/** The PostgreSQL store (issue 14): how it is opened, and migrations run once when servers start together. */
+/**
+ * The PostgreSQL store (issue 14): how it is opened, migrations run once when servers start
+ * together, and concurrent writes that number versions stay correct (on SQLite one connection
+ * serializes them; on PostgreSQL transactions run side by side). Runs on both backends.
+ */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { sql } from 'kysely';
 import { openStore } from '../src/store/index.ts';
-import { TEST_DATABASE_URL, tempDir, testDatabase } from './helpers.ts';
+import { TEST_DATABASE_URL, type TestServer, modelBytes, tempDir, testDatabase, testServer } from './helpers.ts';
 
 describe('--database', () => {
   it('refuses a URL that is not postgres://, naming the option', async () => {
@@ -31,5 +35,23 @@ describe('--database', () => {
     } finally {
       await Promise.all(stores.map((s) => s.destroy()));
     }
+  });
+});
+
+describe('concurrent writes that number versions', () => {
+  let s: TestServer;
+  before(async () => { s = await testServer(); });
+  after(() => s.close());
+  const fixtures = ['add_mul', 'breast_cancer_logreg', 'breast_cancer_logreg_scaled', 'diabetes_gbr', 'digits_mlp'];
+
+  it('uploads of different artifacts under one new model name all succeed, versions 1 to n', async () => {
+    const made = await Promise.all(fixtures.map((f) => s.client.uploadModel('racy', modelBytes(f))));
+    assert.deepEqual(made.map((v) => v.version).sort(), [1, 2, 3, 4, 5]);
+  });
+
+  it('pipeline versions made at once of one new pipeline all succeed, versions 1 to n', async () => {
+    await Promise.all(fixtures.map((f) => s.client.uploadModel(f, modelBytes(f))));
+    const made = await Promise.all(fixtures.map((f) => s.client.createPipeline('racy', [{ model: f }])));
+    assert.deepEqual(made.map((v) => v.version).sort(), [1, 2, 3, 4, 5]);
   });
 });

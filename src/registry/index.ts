@@ -7,6 +7,7 @@ import { sha256 } from '../artifacts/index.ts';
 import { fail } from '../errors/index.ts';
 import { type EnvironmentBuild, getRuntime, type Runtime, type RuntimeConfig, type SandboxSettings, type Signature } from '../runtimes/index.ts';
 import type { DB } from '../store/index.ts';
+import { lockName } from '../store/locks.ts';
 
 export interface ModelVersion {
   id: number;
@@ -112,6 +113,7 @@ export class ModelRegistry {
     const { created } = this.artifacts.put(bytes);
     const now = Date.now();
     const row = await this.db.transaction().execute(async (tx) => {
+      await lockName(tx, `model ${workspaceId} ${name}`);
       let model = await tx.selectFrom('models').select('id').where('workspace_id', '=', workspaceId).where('name', '=', name).executeTakeFirst();
       if (!model) {
         model = await tx.insertInto('models').values({ workspace_id: workspaceId, name, created_at: now }).returning('id').executeTakeFirstOrThrow();
