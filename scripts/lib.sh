@@ -80,3 +80,38 @@ ensure_step_python() {
     echo "$want" > "$stamp"
   fi
 }
+
+# Go tools the tests run, built once from the Go module proxy and kept in the user's cache:
+# Helm renders and lints the chart; SeaweedFS is the S3-compatible store the artifact tests use.
+BETTONG_BIN="${XDG_CACHE_HOME:-$HOME/.cache}/bettong/bin"
+HELM_VERSION=v3.22.0
+SEAWEEDFS_VERSION=v0.0.0-20261109003541-7506e5f91cd6
+export PATH="$BETTONG_BIN:$PATH"
+
+# Debian's Go is enough to start: it fetches the toolchain a module asks for (GOTOOLCHAIN=auto).
+ensure_go() {
+  command -v go >/dev/null 2>&1 && return 0
+  echo "==> installing Go (apt-get)"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends golang-go ca-certificates
+}
+
+ensure_helm() {
+  [ -x "$BETTONG_BIN/helm" ] && return 0
+  ensure_go
+  echo "==> building helm $HELM_VERSION (once; cached in $BETTONG_BIN)"
+  mkdir -p "$BETTONG_BIN"
+  GOBIN="$BETTONG_BIN" GOTOOLCHAIN=auto go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+}
+
+# SeaweedFS's go.mod has replace directives, which `go install pkg@version` refuses: build in its module directory.
+ensure_seaweedfs() {
+  [ -x "$BETTONG_BIN/weed" ] && return 0
+  ensure_go
+  echo "==> building SeaweedFS weed $SEAWEEDFS_VERSION (once, several minutes; cached in $BETTONG_BIN)"
+  mkdir -p "$BETTONG_BIN"
+  local dir
+  dir=$(cd /tmp && GOTOOLCHAIN=auto go mod download -json "github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  (cd "$dir" && GOTOOLCHAIN=auto go build -o "$BETTONG_BIN/weed.tmp" ./weed) && mv "$BETTONG_BIN/weed.tmp" "$BETTONG_BIN/weed"
+}
