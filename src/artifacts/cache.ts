@@ -1,7 +1,8 @@
 /**
  * A shared store (S3, the database) behind a local read-through cache in the data directory:
- * a deploy reads each artifact over the network once, and runtimes that open a file get one.
- * Cached and fetched bytes are checked against their sha256, so a damaged copy is never served.
+ * deploys and restarts read each artifact over the network once. (Runtimes take bytes; the
+ * sandboxed ones copy them where the sandbox's user can read.) Cached and fetched bytes are
+ * checked against their sha256, so a damaged copy is never served.
  */
 import { Readable } from 'node:stream';
 import { BettongError } from '../errors/index.ts';
@@ -43,11 +44,6 @@ export class CachedArtifacts implements ArtifactStore {
 
   async stream(digest: string): Promise<Readable> {
     return Readable.from([await this.read(digest)]);
-  }
-
-  async localPath(digest: string): Promise<string> {
-    if (!(await this.cache.readVerified(digest))) await this.read(digest);
-    return this.cache.localPath(digest);
   }
 
   /** A cache that cannot be written (a full disk) costs a later network read, never the request. */

@@ -52,13 +52,9 @@ export class FileArtifacts implements ArtifactStore {
   }
 
   async stream(digest: string): Promise<Readable> {
-    return fs.createReadStream(await this.localPath(digest));
-  }
-
-  async localPath(digest: string): Promise<string> {
     const file = this.path(digest);
     await fs.promises.access(file).catch((e) => { throw unavailable(this.root, `find artifact ${digest}`, e); });
-    return file;
+    return fs.createReadStream(file);
   }
 
   async close(): Promise<void> {}

@@ -17,8 +17,6 @@ export interface ArtifactStore {
   remove(digest: string): Promise<void>;
   read(digest: string): Promise<Buffer>;
   stream(digest: string): Promise<Readable>;
-  /** A local file holding the artifact, for runtimes that open a path; checked against its digest. */
-  localPath(digest: string): Promise<string>;
   close(): Promise<void>;
 }
 
