@@ -103,7 +103,7 @@ describe('artifacts in an S3-compatible bucket (SeaweedFS on loopback)', () => {
     const r = await call(third, 'POST', '/v1/pipelines/cancer/deploy', {});
     assert.equal(r.status, 503);
     assert.equal(r.json.code, 'STORAGE_UNAVAILABLE');
-    assert.match(r.json.message, /holds damaged content for artifact/);
+    assert.match(r.json.error, /holds damaged content for artifact/);
     assert.deepEqual(files(path.join(third.dataDir, 'artifact-cache')), [], 'nothing damaged is cached');
     // The second server's verified copy keeps serving.
     await inferOk(servers[1], 'cancer');
@@ -114,7 +114,7 @@ describe('artifacts in an S3-compatible bucket (SeaweedFS on loopback)', () => {
     const r = await call(s, 'POST', '/v1/models/unreachable', modelBytes(FIXTURE), { 'content-type': 'application/octet-stream' });
     assert.equal(r.status, 503);
     assert.equal(r.json.code, 'STORAGE_UNAVAILABLE');
-    assert.match(r.json.message, /artifact store s3:\/\/bettong\/models \(http:\/\/127\.0\.0\.1:9\) could not store artifact/);
+    assert.match(r.json.error, /artifact store s3:\/\/bettong\/models \(http:\/\/127\.0\.0\.1:9\) could not store artifact/);
     assert.equal((await call(s, 'GET', '/v1/models/unreachable')).json.code, 'MODEL_NOT_FOUND');
     assert.equal((await call(s, 'GET', '/v2/health/ready')).status, 200);
   });
