@@ -88,13 +88,29 @@ HELM_VERSION=v3.22.0
 SEAWEEDFS_VERSION=v0.0.0-20261109003541-7506e5f91cd6
 export PATH="$BETTONG_BIN:$PATH"
 
-# Debian's Go is enough to start: it fetches the toolchain a module asks for (GOTOOLCHAIN=auto).
+GO_TOOLCHAIN=go1.26.8
+
+# Go 1.21 and later fetch the toolchain a module asks for (GOTOOLCHAIN=auto). Debian bookworm's Go
+# (1.19) predates that: it only downloads a current toolchain, itself a module on the Go proxy.
 ensure_go() {
-  command -v go >/dev/null 2>&1 && return 0
-  echo "==> installing Go (apt-get)"
-  local sudo=""
-  [ "$(id -u)" -ne 0 ] && sudo="sudo"
-  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends golang-go ca-certificates
+  if command -v go >/dev/null 2>&1 && go env GOTOOLCHAIN >/dev/null 2>&1 && [ -n "$(go env GOTOOLCHAIN)" ]; then return 0; fi
+  local goroot="${BETTONG_BIN%/bin}/$GO_TOOLCHAIN"
+  if [ ! -x "$goroot/bin/go" ]; then
+    if ! command -v go >/dev/null 2>&1; then
+      echo "==> installing Go (apt-get)"
+      local sudo=""
+      [ "$(id -u)" -ne 0 ] && sudo="sudo"
+      $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends golang-go ca-certificates
+    fi
+    echo "==> fetching the Go toolchain $GO_TOOLCHAIN (a module on the Go proxy)"
+    local dir
+    dir=$(cd /tmp && go mod download -json "golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN.$(go env GOOS)-$(go env GOARCH)" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    mkdir -p "$(dirname "$goroot")" && rm -rf "$goroot.tmp" && cp -r "$dir" "$goroot.tmp" && chmod -R u+w "$goroot.tmp"
+    # Module zips keep no file modes.
+    chmod +x "$goroot.tmp"/bin/* "$goroot.tmp"/pkg/tool/*/*
+    mv "$goroot.tmp" "$goroot"
+  fi
+  export PATH="$goroot/bin:$PATH"
 }
 
 ensure_helm() {
