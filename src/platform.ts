@@ -44,7 +44,7 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
   const db = await openStore(opts.dataDir);
   let artifacts: ArtifactStore;
   try {
-    artifacts = openArtifacts({ ...opts.artifacts, dataDir: opts.dataDir, db });
+    artifacts = await openArtifacts({ ...opts.artifacts, dataDir: opts.dataDir, db });
   } catch (e) {
     await db.destroy();
     throw e;

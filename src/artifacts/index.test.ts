@@ -20,16 +20,16 @@ describe('openArtifacts', () => {
 
   it('picks the backend: the data directory by default, the database when it is shared, else what the URL says', async () => {
     const dir = dataDir();
-    assert.equal(openArtifacts({ dataDir: dir, db }).location, path.join(dir, 'artifacts'));
-    assert.equal(openArtifacts({ dataDir: dir, db, sharedDatabase: true }).location, 'database');
-    assert.equal(openArtifacts({ dataDir: dir, db, url: 'database' }).location, 'database');
-    assert.equal(openArtifacts({ dataDir: dir, db, url: path.join(dir, 'elsewhere') }).location, path.join(dir, 'elsewhere'));
-    const s3 = openArtifacts({ dataDir: dir, db, url: 's3://models/bettong', endpoint: 'http://127.0.0.1:8333' });
+    assert.equal((await openArtifacts({ dataDir: dir, db })).location, path.join(dir, 'artifacts'));
+    assert.equal((await openArtifacts({ dataDir: dir, db, sharedDatabase: true })).location, 'database');
+    assert.equal((await openArtifacts({ dataDir: dir, db, url: 'database' })).location, 'database');
+    assert.equal((await openArtifacts({ dataDir: dir, db, url: path.join(dir, 'elsewhere') })).location, path.join(dir, 'elsewhere'));
+    const s3 = await openArtifacts({ dataDir: dir, db, url: 's3://models/bettong', endpoint: 'http://127.0.0.1:8333' });
     assert.equal(s3.location, 's3://models/bettong (http://127.0.0.1:8333)');
     await s3.close();
   });
 
-  it('refuses a URL scheme it does not know, naming --artifacts', () => {
-    assert.throws(() => openArtifacts({ dataDir: dataDir(), db, url: 'gs://models/x' }), /--artifacts 'gs:\/\/models\/x' is not supported: use s3:\/\/bucket\/prefix, database, or a directory/);
+  it('refuses a URL scheme it does not know, naming --artifacts', async () => {
+    await assert.rejects(openArtifacts({ dataDir: dataDir(), db, url: 'gs://models/x' }), /--artifacts 'gs:\/\/models\/x' is not supported: use s3:\/\/bucket\/prefix, database, or a directory/);
   });
 });
