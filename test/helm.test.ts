@@ -31,8 +31,8 @@ const envOf = (container: any) => Object.fromEntries((container.env as any[]).ma
 
 describe('the Helm chart', () => {
   it('lints, with the default values and with a scaled-out setup', () => {
-    assert.match(helm('lint', CHART), /0 chart\(s\) failed/);
-    assert.match(helm('lint', CHART, '--set', 'autoscaling.enabled=true', '--set', 'existingSecret=bettong'), /0 chart\(s\) failed/);
+    assert.match(helm('lint', '--strict', CHART), /0 chart\(s\) failed/);
+    assert.match(helm('lint', '--strict', CHART, '--set', 'autoscaling.enabled=true', '--set', 'existingSecret=bettong'), /0 chart\(s\) failed/);
   });
 
   it('runs the server with health probes, its two ports and a drain that fits the grace period', () => {
