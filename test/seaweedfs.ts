@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { CreateBucketCommand, ListBucketsCommand, S3Client } from '@aws-sdk/client-s3';
 import { eventually, tempDir } from './helpers.ts';
@@ -63,6 +64,11 @@ export async function startSeaweedFS(): Promise<SeaweedS3> {
     }
     fs.closeSync(log);
     fs.rmSync(dir, { recursive: true, force: true });
+    // SeaweedFS leaves its local sockets in /tmp, named by port.
+    const ours = new Set(Object.values(ports).map(String));
+    for (const f of fs.readdirSync(os.tmpdir())) {
+      if (/^seaweedfs-.*\.sock$/.test(f) && ours.has(/-(\d+)\.sock$/.exec(f)?.[1] ?? '')) fs.rmSync(path.join(os.tmpdir(), f), { force: true });
+    }
   };
   try {
     await eventually(async () => {
