@@ -113,7 +113,10 @@ describe('the Helm chart', () => {
     assert.deepEqual(c.envFrom, [{ secretRef: { name: 's3-keys' } }]);
   });
 
-  it('refuses several servers without a shared database', () => {
+  it('refuses several servers without a shared database, and values its schema does not know', () => {
     assert.throws(() => render('replicaCount=2'), /needs database\.url or existingSecret/);
+    assert.throws(() => render('replicas=2'), /additional properties 'replicas' not allowed/i);
+    assert.throws(() => render('artifacts.url=gs://models'), /artifacts\.url/);
+    assert.throws(() => render('database.url=mysql://db/bettong'), /database\.url/);
   });
 });
