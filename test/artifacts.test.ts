@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
-import { assertClose, call, expected, modelBytes, oipRequest, tempDir, type TestServer, testServer } from './helpers.ts';
+import { assertClose, call, expected, modelBytes, oipRequest, tempDir, testDatabase, type TestServer, testServer } from './helpers.ts';
 import { createBucket, type SeaweedS3, startSeaweedFS } from './seaweedfs.ts';
 import type { ArtifactOptions } from '../src/artifacts/index.ts';
 
@@ -45,8 +45,10 @@ async function uploadAndDeploy(s: TestServer, pipeline: string): Promise<string>
 async function secondServer(first: TestServer, artifacts: ArtifactOptions): Promise<TestServer> {
   await first.close();
   const dataDir = tempDir();
-  fs.copyFileSync(path.join(first.dataDir, 'bettong.sqlite'), path.join(dataDir, 'bettong.sqlite'));
-  return testServer({ dataDir, artifacts });
+  // On PostgreSQL the second server opens the first's database itself.
+  const database = await testDatabase(first.dataDir);
+  if (!database) fs.copyFileSync(path.join(first.dataDir, 'bettong.sqlite'), path.join(dataDir, 'bettong.sqlite'));
+  return testServer({ dataDir, artifacts, database });
 }
 
 /** The second server lists the model, has restored its deployment from the store, serves it and hands out the same bytes. */
