@@ -3,9 +3,10 @@
  * (logs/segments.ts: one typed-array copy per tensor, nothing JSON-encoded per row) and the
  * request returns; every `flushIntervalMs` (or sooner when `flushRows` rows wait) the segments'
  * buffers move, without a copy, to a writer thread that owns its own SQLite connection, so
- * neither encoding nor the insert runs on the event loop. On PostgreSQL the same queue runs on
- * the main thread and writes through the pool (write-pg.ts): the driver does not block. A crash loses at most the rows not yet written: one
- * interval's worth, or the backlog while the store is failing.
+ * neither encoding nor the insert runs on the event loop. On PostgreSQL the same queue
+ * (write-queue.ts) runs on the main thread and writes through the pool (write-pg.ts): the driver
+ * does not block. A crash loses at most the rows not yet written: one interval's worth, or the
+ * backlog while the store is failing.
  *
  * Nothing accepted is dropped: failed writes are retried whole, and once the unwritten backlog
  * passes `maxBacklogBytes` the writer stops `accepting` — readiness turns 503 and inference is
