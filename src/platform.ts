@@ -4,6 +4,8 @@
  */
 import path from 'node:path';
 import { AccessService } from './access/index.ts';
+import { Leases } from './cluster/leases.ts';
+import { ClusterSync, type SyncOptions } from './cluster/sync.ts';
 import { ArtifactStore } from './artifacts/index.ts';
 import { DeploymentService } from './deployments/index.ts';
 import { InferenceService } from './inference/index.ts';
@@ -23,6 +25,8 @@ export interface PlatformOptions {
   assays?: MonitoringOptions;
   /** Where custom code (js, python steps) runs: the sandbox, or without one when explicitly allowed. */
   customCode?: Pick<SandboxSettings, 'unsandboxed' | 'bwrap' | 'python'>;
+  /** Following changes made through other servers on the same database. */
+  sync?: SyncOptions;
 }
 
 export interface Platform {
@@ -58,16 +62,19 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
   const clock = opts.assays?.now ?? Date.now;
   const allowPrivateWebhooks = opts.assays?.allowPrivateWebhooks ?? false;
   const assays = new AssayService(db, pipelines, logs, clock, allowPrivateWebhooks);
-  const alerts = new AlertDispatcher(db, { ...opts.assays?.alerts, allowPrivateTargets: allowPrivateWebhooks }, clock);
+  const leases = new Leases(db);
+  const alerts = new AlertDispatcher(db, leases, { leaseMs: opts.assays?.leaseMs, ...opts.assays?.alerts, allowPrivateTargets: allowPrivateWebhooks }, clock);
   alerts.metrics = metrics;
-  const assayScheduler = new AssayScheduler(assays, alerts, opts.assays, clock);
+  const assayScheduler = new AssayScheduler(assays, alerts, leases, opts.assays, clock);
   assayScheduler.metrics = metrics;
   assays.onChange = () => assayScheduler.wake();
   // An archived workspace serves nothing: its pipelines are undeployed.
   const access = new AccessService(db, async (ws) => {
     for (const d of await deployments.list(ws)) await deployments.undeploy(ws, d.pipeline);
   });
+  const sync = new ClusterSync(db, deployments, () => assayScheduler.wake(), opts.sync);
   const close = async () => {
+    await sync.stop();
     await assayScheduler.stop();
     await deployments.close();
     await logs.close();
@@ -76,6 +83,7 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
   try {
     await deployments.restore();
     await assayScheduler.start();
+    await sync.start();
   } catch (e) {
     // Model workers and timers started so far would keep the process alive.
     await close().catch(() => undefined);

@@ -187,6 +187,16 @@ export interface AuditTable {
   detail: Generated<string>;
 }
 
+/** Work one server of several does at a time (cluster/leases.ts). */
+export interface LeaseTable {
+  /** What is leased: 'assay:<id>', 'alert:<id>' */
+  name: string;
+  /** The server holding it (a random id per process) */
+  owner: string;
+  /** Epoch ms; past it anyone may take the lease */
+  expires_at: number;
+}
+
 export interface Database {
   workspaces: WorkspaceTable;
   models: ModelTable;
@@ -203,4 +213,5 @@ export interface Database {
   members: MemberTable;
   tokens: TokenTable;
   audit_log: AuditTable;
+  leases: LeaseTable;
 }
