@@ -80,3 +80,22 @@ ensure_step_python() {
     echo "$want" > "$stamp"
   fi
 }
+
+# PostgreSQL's server binaries (initdb, pg_ctl): Debian keeps them under /usr/lib/postgresql/<major>/bin.
+postgres_bin() {
+  ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1
+}
+
+# The PostgreSQL test runs start their own throwaway cluster (scripts/with-postgres): install the
+# server from Debian's packages without the cluster and service the package would otherwise start.
+ensure_postgres() {
+  local bin
+  bin=$(postgres_bin)
+  [ -n "$bin" ] && [ -x "$bin/initdb" ] && return 0
+  echo "==> installing postgresql (apt-get)"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo mkdir -p /etc/postgresql-common
+  echo 'create_main_cluster = false' | $sudo tee /etc/postgresql-common/createcluster.conf >/dev/null
+  $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends postgresql
+}

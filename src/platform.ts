@@ -20,6 +20,8 @@ import { type DB, openStore } from './store/index.ts';
 
 export interface PlatformOptions {
   dataDir: string;
+  /** A postgres:// URL: state and inference logs live there instead of SQLite in dataDir (artifacts stay in dataDir). */
+  database?: string;
   logs?: LogWriterOptions;
   /** Assay scheduler and alert delivery settings. */
   assays?: MonitoringOptions;
@@ -44,7 +46,7 @@ export interface Platform {
 }
 
 export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
-  const db = await openStore(opts.dataDir);
+  const db = await openStore(opts.dataDir, opts.database);
   let artifacts: ArtifactStore;
   try {
     artifacts = new ArtifactStore(path.join(opts.dataDir, 'artifacts'));

@@ -34,6 +34,7 @@ const int = (what: string) => (v: string) => {
 program.command('serve')
   .description('run the platform: control plane and inference endpoints')
   .addOption(new Option('--data-dir <dir>', 'where the SQLite database and artifacts live').env('BETTONG_DATA_DIR').default('./bettong-data'))
+  .addOption(new Option('--database <url>', 'a postgres:// URL: keep state and inference logs in PostgreSQL instead of SQLite').env('BETTONG_DATABASE_URL'))
   .addOption(new Option('--host <host>', 'address to bind').env('BETTONG_HOST').default('127.0.0.1'))
   .addOption(new Option('--port <port>', 'port to listen on').env('BETTONG_PORT').default('8080'))
   .addOption(new Option('--grpc-port <port>', 'port for the Open Inference Protocol over gRPC (default 8081; 0 when --port is 0: a free one)').env('BETTONG_GRPC_PORT'))

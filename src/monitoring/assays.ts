@@ -219,7 +219,7 @@ export class AssayService {
         baseline_sample: SAMPLE_METRICS.includes(p.def.metric) && p.sample.length > 0 ? sampleToBlob(p.sample) : null, state: 'active', next_window: next, created_at: now, updated_at: now,
       }).execute();
     } catch (e) {
-      if (/UNIQUE/.test((e as Error).message)) fail('ASSAY_EXISTS', `assay '${name}' already exists`);
+      if (/UNIQUE|unique constraint/.test((e as Error).message)) fail('ASSAY_EXISTS', `assay '${name}' already exists`);
       throw e;
     }
     this.onChange();

@@ -10,6 +10,8 @@ import { metricsOnlyRoutes } from './metrics.ts';
 
 export interface StartOptions extends ServerOptions {
   dataDir: string;
+  /** A postgres:// URL for the store (default: SQLite in dataDir). */
+  database?: string;
   host?: string;
   /** 0 picks a free port. */
   port?: number;
@@ -61,7 +63,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     throw new Error(`refusing to listen on ${host} without authentication: outside loopback every request must carry an API token. ` +
       'Start with --auth (BETTONG_AUTH=1), or bind 127.0.0.1 for local mode.');
   }
-  const platform = await openPlatform({ dataDir: opts.dataDir, logs: opts.logs, assays: opts.assays, customCode: opts.customCode, sync: opts.sync });
+  const platform = await openPlatform({ dataDir: opts.dataDir, database: opts.database, logs: opts.logs, assays: opts.assays, customCode: opts.customCode, sync: opts.sync });
   // Whatever started is stopped again when a later step fails, so a failed start leaves nothing
   // running (model workers, timers, the database) that would keep the process alive.
   const started: (() => Promise<unknown>)[] = [() => platform.close()];
