@@ -99,3 +99,13 @@ ensure_postgres() {
   echo 'create_main_cluster = false' | $sudo tee /etc/postgresql-common/createcluster.conf >/dev/null
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends postgresql
 }
+
+# The cluster test runs three servers behind a real HAProxy (Debian package) on loopback.
+ensure_haproxy() {
+  command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] && return 0
+  echo "==> installing haproxy (apt-get)"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends haproxy >/dev/null 2>&1 ||
+    { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends haproxy; }
+}

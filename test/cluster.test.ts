@@ -67,7 +67,7 @@ describe('two servers on one database: deployments and tokens', () => {
     await a.client.deploy('bc');
     const first = a.platform.deployments.runningOne(DEFAULT_WORKSPACE_ID, 'bc');
     await waitFor(async () => (await infer(b)).status === 200, 'the deployment on server b');
-    await sleep(600); // more than one sync interval
+    await sleep(600); // more than two sync intervals
     assert.equal(a.platform.deployments.runningOne(DEFAULT_WORKSPACE_ID, 'bc'), first, 'the runner was not replaced by a second load');
   });
 });

@@ -13,7 +13,7 @@ import type { DeploymentService } from '../deployments/index.ts';
 import type { DB } from '../store/index.ts';
 
 export interface SyncOptions {
-  /** How often to look for changes made through other servers, ms (default 500). */
+  /** How often to look for changes made through other servers, ms (default 250). */
   intervalMs?: number;
 }
 
@@ -32,7 +32,7 @@ export class ClusterSync {
     private readonly onAssaysChanged: () => void,
     opts: SyncOptions = {},
   ) {
-    this.intervalMs = opts.intervalMs ?? 500;
+    this.intervalMs = opts.intervalMs ?? 250;
   }
 
   /** Starts polling; the first pass runs after one interval (the platform has just restored its deployments). */
