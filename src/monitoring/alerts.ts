@@ -58,24 +58,14 @@ export class AlertDispatcher {
     this.agent = webhookAgent(opts.allowPrivateTargets ?? false);
   }
 
-  /** Records a delivery and sends it in the background. */
-  async enqueue(assayId: number, resultId: number, url: string, payload: unknown): Promise<void> {
-    const now = this.now();
-    const row = await this.db.insertInto('assay_alerts').values({
-      assay_id: assayId, result_id: resultId, url, payload: JSON.stringify(payload), status: 'pending', attempts: 0,
-      http_status: null, last_error: null, created_at: now, updated_at: now,
-    }).returning('id').executeTakeFirstOrThrow();
-    this.send(row.id, url, JSON.stringify(payload));
-  }
-
   /** Sends every delivery left pending (by a shutdown or a crash, here or on another server) that no live server is sending. */
   async resumePending(): Promise<void> {
     const rows = await this.db.selectFrom('assay_alerts').select(['id', 'url', 'payload']).where('status', '=', 'pending').execute();
     for (const r of rows) this.send(r.id, r.url, r.payload);
   }
 
-  /** Delivers under the delivery's lease; nothing when this server sends it already or another holds it. */
-  private send(id: number, url: string, body: string): void {
+  /** Delivers a stored delivery in the background, under its lease; nothing when this server sends it already or another holds it. */
+  send(id: number, url: string, body: string): void {
     if (this.sending.has(id) || this.abort.signal.aborted) return;
     this.sending.add(id);
     const p = this.leases.hold(`alert:${id}`, this.leaseMs, async () => {

@@ -114,7 +114,7 @@ export class AssayScheduler {
                 if (!out) break; // paused, deleted or already run meanwhile
                 this.runs++;
                 this.metrics?.assayRan(a.id, out.result.assay, out.result.status, out.result.score);
-                if (out.alert) await this.alerts.enqueue(a.id, out.result.id, out.alert.url, out.alert.payload);
+                if (out.alert) this.alerts.send(out.alert.id, out.alert.url, out.alert.payload);
               }
             });
             this.backoff.delete(a.id);
