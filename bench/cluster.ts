@@ -6,7 +6,7 @@
  *
  *   npm run bench:cluster                              (SQLite: the servers share one data dir)
  *   scripts/with-postgres npm run bench:cluster        (PostgreSQL: a throwaway cluster)
- *   BENCH_SECONDS=5 BENCH_CONCURRENCY=32 BENCH_CONVERGE_ROUNDS=5
+ *   BENCH_SECONDS=5 BENCH_CONCURRENCY=32 BENCH_ROUNDS=3 BENCH_CONVERGE_ROUNDS=5
  *
  * On a 2-core box three servers and HAProxy share two cores with wrk: the figures show the
  * balancer's overhead, not scaling. Every server stays up for every point (idle ones only poll).
@@ -22,6 +22,7 @@ import { expected, modelBytes, oipRequest } from '../test/helpers.ts';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const CONC = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const ROUNDS = Number(process.env.BENCH_CONVERGE_ROUNDS ?? 5);
+const ROUNDS_LOAD = Number(process.env.BENCH_ROUNDS ?? 3);
 const log = (s: string) => process.stdout.write(`${s}\n`);
 const load = () => os.loadavg()[0].toFixed(2);
 
@@ -70,15 +71,29 @@ async function main(): Promise<void> {
     const ready = async (url: string) => (await fetch(`${url}/v2/models/digits/infer`, { method: 'POST', body, headers: { 'content-type': 'application/json' } })).status === 200;
     for (const n of cluster.nodes) await until(() => ready(n.url), `digits on ${n.url}`);
 
-    const bare = await wrk(`${cluster.nodes[0].url}/v2/models/digits/infer`, body);
-    log(`  bare server 1 (baseline)   ${fmt(bare)}`);
+    // Every server warmed (JIT) before any point; points in a rotated order each round, the median kept.
+    for (const n of cluster.nodes) await wrk(`${n.url}/v2/models/digits/infer`, body);
+    const lbs = [];
     for (const k of [1, 2, 3]) {
       const lb = await startBalancer(cluster.nodes.slice(0, k), fs.mkdtempSync(path.join(os.tmpdir(), 'bettong-lb-')));
       balancers.push(lb);
       await until(() => ready(lb.url), 'the balancer');
-      const l = await wrk(`${lb.url}/v2/models/digits/infer`, body);
-      log(`  HAProxy -> ${k} server(s)     ${fmt(l)}  ${(l.rps / bare.rps).toFixed(2)}x bare`);
-      await lb.stop();
+      lbs.push(lb.url);
+    }
+    const points = [{ name: 'bare server 1 (baseline)', url: cluster.nodes[0].url }, ...lbs.map((url, i) => ({ name: `HAProxy -> ${i + 1} server(s)`, url }))];
+    const runs = new Map<string, Load[]>(points.map((p) => [p.name, []]));
+    for (let r = 0; r < ROUNDS_LOAD; r++) {
+      for (let i = 0; i < points.length; i++) {
+        const p = points[(i + r) % points.length];
+        runs.get(p.name)!.push(await wrk(`${p.url}/v2/models/digits/infer`, body));
+      }
+    }
+    const mid = (ls: Load[]) => [...ls].sort((a, b) => a.rps - b.rps)[Math.floor(ls.length / 2)];
+    const bare = mid(runs.get(points[0].name)!);
+    log(`throughput, median of ${ROUNDS_LOAD} round(s), order rotated each round:`);
+    for (const p of points) {
+      const l = mid(runs.get(p.name)!);
+      log(`  ${p.name.padEnd(26)} ${fmt(l)}  ${(l.rps / bare.rps).toFixed(2)}x bare  [rounds: ${runs.get(p.name)!.map((x) => x.rps.toFixed(0)).join(', ')}]`);
     }
 
     // Convergence on an idle cluster: from a change's answer on server 1 to servers 2 and 3 acting on it.
