@@ -110,6 +110,8 @@ async function main(): Promise<void> {
     const undeploys: number[] = [];
     const deploys: number[] = [];
     const own: number[] = [];
+    const threaded: number[] = [];
+    const ownThreaded: number[] = [];
     for (let i = 0; i < ROUNDS; i++) {
       let t = Date.now();
       await s1.deploy('bc', { replicas: 0 });
@@ -125,6 +127,15 @@ async function main(): Promise<void> {
       t = Date.now();
       await Promise.all(others.map((n) => until(async () => (await answer(n.url)).status === 409, 'undeploy')));
       undeploys.push(Date.now() - t);
+      // The default config: a replica worker thread, which each server starts as it loads.
+      t = Date.now();
+      await s1.deploy('bc', { replicas: 1 });
+      ownThreaded.push(Date.now() - t);
+      t = Date.now();
+      await Promise.all(others.map((n) => until(async () => (await answer(n.url)).status === 200, 'deploy')));
+      threaded.push(Date.now() - t);
+      await s1.undeploy('bc');
+      await Promise.all(others.map((n) => until(async () => (await answer(n.url)).status === 409, 'undeploy')));
     }
     const line = (what: string, xs: number[]) => log(`  ${what.padEnd(50)} median ${median(xs)} ms, max ${Math.max(...xs)} ms  [${xs.join(', ')}]`);
     log(`convergence, ${ROUNDS} rounds, idle cluster, sync every 250 ms (load ${load()}): after server 1 answered, until servers 2 and 3 both act on it`);
@@ -132,6 +143,8 @@ async function main(): Promise<void> {
     line('deploy: servers 2 and 3 answer', deploys);
     line('swap: servers 2 and 3 answer from the new version', swaps);
     line('undeploy: servers 2 and 3 refuse (409)', undeploys);
+    line('deploy (replicas 1, default) on server 1 itself', ownThreaded);
+    line('deploy (replicas 1): servers 2 and 3 answer', threaded);
     log('  token revocation: 0 ms by construction (tokens are read from the database on every request; test/cluster.test.ts)');
   } finally {
     for (const b of balancers) await b.stop();
