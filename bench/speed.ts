@@ -25,7 +25,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as protoLoader from '@grpc/proto-loader';
 import { PROTO, PROTO_OPTIONS } from './load.ts';
 
@@ -182,9 +182,9 @@ async function serving(): Promise<void> {
 interface Ingest { answered: number; logged: number; sent: number; paging: number }
 
 /** Records route, 1,000-row requests from a few concurrent clients; then every row must be in the log, read back by paging. */
-async function ingestRun(root: string): Promise<Ingest> {
+export async function ingestRun(root: string, env: NodeJS.ProcessEnv = {}): Promise<Ingest> {
   const ROWS = 1000;
-  const s = await startBettong({}, root);
+  const s = await startBettong(env, root);
   try {
     const records = Array.from({ length: ROWS }, (_, i) => ({ input: row.map((x, j) => (j === 0 ? i : x)) }));
     const body = JSON.stringify(records);
@@ -219,10 +219,10 @@ async function ingestRun(root: string): Promise<Ingest> {
 }
 
 /** The log writer alone, in this process: digits-shaped 1,000-row entries appended while its writer thread keeps up. */
-async function writerAlone(): Promise<{ rows: number; rps: number; written: number }> {
+export async function writerAlone(database?: string): Promise<{ rows: number; rps: number; written: number }> {
   const { openPlatform } = await import('../src/platform.ts');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bettong-speed-writer-'));
-  const p = await openPlatform({ dataDir });
+  const p = await openPlatform({ dataDir, database });
   try {
     const n = 1000;
     const input = Float32Array.from({ length: n * 64 }, (_, i) => i % 17);
@@ -347,4 +347,5 @@ async function main(): Promise<void> {
   for (const r of results) console.log(`| ${r.target.padEnd(w)} | ${r.figure} | ${r.baseline} | ${r.pass ? 'PASS' : 'MISS'} |`);
 }
 
-await main();
+// bench/postgres.ts imports the ingest runs from here.
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -52,6 +52,12 @@ export async function testDatabase(dataDir: string): Promise<string | undefined>
   return url.toString();
 }
 
+/** The environment a `bettong serve` child over `dataDir` needs: its PostgreSQL database in PostgreSQL runs. */
+export async function serveEnv(dataDir: string): Promise<Record<string, string>> {
+  const database = await testDatabase(dataDir);
+  return database ? { BETTONG_DATABASE_URL: database } : {};
+}
+
 export async function testServer(opts: Partial<StartOptions> = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDir();
   const database = opts.database ?? (await testDatabase(dataDir));

@@ -48,8 +48,9 @@ export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//i.te
  * database wait for the first to finish them.
  */
 export async function openStore(dataDir: string, databaseUrl?: string): Promise<DB> {
-  if (databaseUrl) return openPostgres(databaseUrl);
+  // Artifacts live in the data directory whatever the store.
   checkWritableDir(dataDir, 'data directory');
+  if (databaseUrl) return openPostgres(databaseUrl);
   const file = path.join(dataDir, 'bettong.sqlite');
   let sqlite: SQLite.Database | undefined;
   try {
