@@ -4,8 +4,7 @@
  */
 import path from 'node:path';
 import { AccessService } from './access/index.ts';
-import { Leases } from './cluster/leases.ts';
-import { ClusterSync, type SyncOptions } from './cluster/sync.ts';
+import { ClusterSync, Leases, type SyncOptions } from './cluster/index.ts';
 import { ArtifactStore } from './artifacts/index.ts';
 import { DeploymentService } from './deployments/index.ts';
 import { InferenceService } from './inference/index.ts';
