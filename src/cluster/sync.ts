@@ -22,6 +22,7 @@ export class ClusterSync {
   private running: Promise<void> | undefined;
   private stopped = false;
   private assays = '';
+  private lastError = '';
   private readonly intervalMs: number;
   /** Passes since start (for tests). */
   passes = 0;
@@ -61,8 +62,12 @@ export class ClusterSync {
         this.onAssaysChanged();
       }
       this.passes++;
+      this.lastError = '';
     } catch (e) {
-      if (!this.stopped) console.error(`cluster sync: ${(e as Error).message}`);
+      // Once per distinct failure, not four times a second while the database is away.
+      const message = (e as Error).message;
+      if (!this.stopped && message !== this.lastError) console.error(`cluster sync: ${message}`);
+      this.lastError = message;
     }
   }
 

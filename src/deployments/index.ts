@@ -40,7 +40,8 @@ export interface DeploymentConfig {
 export interface DeploymentStatus {
   pipeline: string;
   pipeline_version: number | null;
-  status: 'running' | 'failed' | 'undeployed';
+  /** `loading`: deployed, and this server is loading it (a change made through another server, seen by the sync). */
+  status: 'running' | 'loading' | 'failed' | 'undeployed';
   config: DeploymentConfig | null;
   error?: string;
   updated_at: string | null;
@@ -209,7 +210,7 @@ export class DeploymentService {
     const failure = this.failures.get(k);
     return {
       ...base, pipeline_version: version, config: JSON.parse(row.config),
-      status: live ? 'running' : 'failed', ...(failure && !live ? { error: failure } : {}),
+      status: live ? 'running' : failure ? 'failed' : 'loading', ...(failure && !live ? { error: failure } : {}),
     };
   }
 
