@@ -2,10 +2,9 @@
  * Wires the domain services together over one data directory: the composition root that
  * the server, the tests and the CLI's `serve` share.
  */
-import path from 'node:path';
 import { AccessService } from './access/index.ts';
 import { ClusterSync, Leases, type SyncOptions } from './cluster/index.ts';
-import { ArtifactStore } from './artifacts/index.ts';
+import { type ArtifactOptions, type ArtifactStore, openArtifacts } from './artifacts/index.ts';
 import { DeploymentService } from './deployments/index.ts';
 import { InferenceService } from './inference/index.ts';
 import { InferenceLogWriter, type LogWriterOptions } from './logs/writer.ts';
@@ -21,6 +20,8 @@ export interface PlatformOptions {
   dataDir: string;
   /** A postgres:// URL: state and inference logs live there instead of SQLite in dataDir (artifacts stay in dataDir). */
   database?: string;
+  /** Where model artifacts live (default: the data directory). */
+  artifacts?: ArtifactOptions;
   logs?: LogWriterOptions;
   /** Assay scheduler and alert delivery settings. */
   assays?: MonitoringOptions;
@@ -48,7 +49,7 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
   const db = await openStore(opts.dataDir, opts.database);
   let artifacts: ArtifactStore;
   try {
-    artifacts = new ArtifactStore(path.join(opts.dataDir, 'artifacts'));
+    artifacts = await openArtifacts({ ...opts.artifacts, dataDir: opts.dataDir, db });
   } catch (e) {
     await db.destroy();
     throw e;
@@ -79,6 +80,7 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
     await assayScheduler.stop();
     await deployments.close();
     await logs.close();
+    await artifacts.close();
     await db.destroy();
   };
   try {

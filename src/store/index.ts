@@ -15,7 +15,8 @@ import * as m0003 from './migrations/0003_log_experiments.ts';
 import * as m0004 from './migrations/0004_access.ts';
 import * as m0005 from './migrations/0005_log_segments.ts';
 import * as m0006 from './migrations/0005_model_network.ts';
-import * as m0007 from './migrations/0006_leases.ts';
+import * as m0007 from './migrations/0006_artifacts.ts';
+import * as m0008 from './migrations/0007_leases.ts';
 
 export type { Database } from './schema.ts';
 export type DB = Kysely<Database>;
@@ -28,7 +29,8 @@ const migrations: Record<string, Migration> = {
   '0004_access': m0004,
   '0005_log_segments': m0005,
   '0005_model_network': m0006,
-  '0006_leases': m0007,
+  '0006_artifacts': m0007,
+  '0007_leases': m0008,
 };
 
 export const DEFAULT_WORKSPACE_ID = 1;
@@ -44,8 +46,9 @@ export const isPostgresUrl = (url: string): boolean => /^postgres(ql)?:\/\//i.te
 
 /**
  * Opens the store: SQLite in `dataDir` unless `databaseUrl` names a PostgreSQL database.
- * Migrations run once: on PostgreSQL under an advisory lock, so servers starting together on one
- * database wait for the first to finish them.
+ * Migrations run once: on PostgreSQL Kysely's Migrator runs them in one transaction under an
+ * advisory lock, so servers starting together on one database wait for the first to finish them
+ * (test/postgres.test.ts).
  */
 export async function openStore(dataDir: string, databaseUrl?: string): Promise<DB> {
   // Artifacts live in the data directory whatever the store.
@@ -78,9 +81,6 @@ export async function openStore(dataDir: string, databaseUrl?: string): Promise<
   return db;
 }
 
-/** The key of the advisory lock migrations run under (any constant: 'bettong' in ASCII). */
-const MIGRATION_LOCK = 0x626574746f6e67;
-
 // int8 (counts, sums, epoch ms) and numeric (sum of bigint) as numbers, as SQLite gives them: every
 // value the schema holds is far below 2^53.
 const pgTypes = {
@@ -96,23 +96,15 @@ async function openPostgres(url: string): Promise<DB> {
   const pool = new pg.Pool({ connectionString: url, types: pgTypes, max: Number(process.env.BETTONG_DATABASE_POOL ?? 10) });
   // An idle connection the server drops (restart, failover) is replaced at the next query; it must not crash the process.
   pool.on('error', (e) => console.error(`database connection lost: ${e.message}`));
-  let lock: pg.PoolClient;
   try {
-    lock = await pool.connect();
+    // Fails fast, with the URL, when the database is not there.
+    (await pool.connect()).release();
   } catch (e) {
     await pool.end();
     throw new Error(`cannot connect to the database ${redact(url)}: ${(e as Error).message}`);
   }
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  try {
-    await lock.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
-    await migrate(db);
-  } catch (e) {
-    lock.release();
-    await db.destroy();
-    throw e;
-  }
-  await lock.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).finally(() => lock.release());
+  await migrate(db);
   return db;
 }
 
