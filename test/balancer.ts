@@ -2,7 +2,8 @@
  * N `bettong serve` processes on one database behind HAProxy, on loopback: the harness of the
  * cluster test (test/cluster-haproxy.test.ts) and the cluster benchmark (bench/cluster.ts).
  * On PostgreSQL runs (BETTONG_TEST_DATABASE_URL, scripts/with-postgres) the servers share a
- * database; otherwise they share one SQLite data directory. Artifacts are in the shared data dir.
+ * database, which holds the artifacts too (`--artifacts database`), and each has a data dir of its
+ * own; otherwise they share one SQLite data directory.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -136,7 +137,12 @@ export async function startCluster(n: number, opts: ClusterOptions = {}): Promis
   const stop = async () => { await Promise.all(nodes.map((x) => stopProcess(x.proc))); };
   try {
     // One after another: the first makes the schema and the admin user; the rest find them.
-    for (let i = 0; i < n; i++) nodes.push(await startNode(dataDir, database, opts.args));
+    // On PostgreSQL each server has a data dir of its own, as on separate machines, and the artifacts are in the database.
+    for (let i = 0; i < n; i++) {
+      const own = database ? path.join(dataDir, `server${i + 1}`) : dataDir;
+      fs.mkdirSync(own, { recursive: true });
+      nodes.push(await startNode(own, database, [...(database ? ['--artifacts', 'database'] : []), ...(opts.args ?? [])]));
+    }
   } catch (e) {
     await stop();
     throw e;
