@@ -52,8 +52,15 @@ export function resolveColumn(versions: PipelineVersion[], column: string, index
 /** Segments read per query: bounds memory to this many segments' target column. */
 const SEGMENTS_PER_READ = 32;
 
-/** The target's values of one segment's rows in range: numbers (NaN: missing, not finite, not numeric) or raw JSON values. */
-type Chunk = { numbers: Float64Array; raw?: undefined } | { raw: unknown[]; numbers?: undefined };
+/**
+ * The target's values of one segment's rows in range: a typed column read in place (element
+ * `row * step + off` of `typed`; `rows` null: every row of the segment), numbers (NaN: missing,
+ * not finite, not numeric) or raw JSON values.
+ */
+type Chunk =
+  | { typed: { col: ReturnType<typeof readColumn>; off: number; rows: number[] | null; n: number }; numbers?: undefined; raw?: undefined }
+  | { numbers: Float64Array; raw?: undefined; typed?: undefined }
+  | { raw: unknown[]; numbers?: undefined; typed?: undefined };
 
 function typedNumbers(col: ReturnType<typeof readColumn>, off: number, rows: number[] | null, n: number): Float64Array {
   const out = new Float64Array(rows ? rows.length : n);
@@ -97,7 +104,7 @@ async function* targetChunks(db: DB, pipelineId: number, c: ColumnRef, start: nu
       if (!spec || !s.data) yield { numbers: new Float64Array(n).fill(NaN) };
       else {
         const col = readColumn(spec, s.data);
-        if (spec.encoding === 'typed') yield { numbers: typedNumbers(col, elementOffset(col, c.index), rows, s.rows) };
+        if (spec.encoding === 'typed') yield { typed: { col, off: elementOffset(col, c.index), rows, n: s.rows } };
         else yield { raw: Array.from({ length: n }, (_, j) => jsonElement(col, rows ? rows[j] : j, c.index)) };
       }
     }
@@ -109,7 +116,15 @@ async function* targetChunks(db: DB, pipelineId: number, c: ColumnRef, start: nu
 /** A JSON value as a number (booleans 1/0, as json_extract gave them); NaN when it is none. */
 const jsonNumber = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'boolean' ? Number(v) : NaN);
 
-const numbersOf = (ch: Chunk): ArrayLike<number> => ch.numbers ?? Float64Array.from(ch.raw, jsonNumber);
+const numbersOf = (ch: Chunk): ArrayLike<number> =>
+  ch.typed ? typedNumbers(ch.typed.col, ch.typed.off, ch.typed.rows, ch.typed.n) : ch.numbers ?? Float64Array.from(ch.raw, jsonNumber);
+
+/** The elements of a float32 / float64 chunk read in place (every row of its segment), or null when it needs converting first. */
+function inPlace(ch: Chunk): { t: Float32Array | Float64Array; step: number; off: number; n: number } | null {
+  if (!ch.typed || ch.typed.rows || ch.typed.off < 0) return null;
+  const t = ch.typed.col.typed;
+  return t instanceof Float32Array || t instanceof Float64Array ? { t, step: ch.typed.col.step, off: ch.typed.off, n: ch.typed.n } : null;
+}
 
 export interface NumericSummary {
   /** Rows, NaN included. */
@@ -138,6 +153,23 @@ export async function numericWindow(db: DB, pipelineId: number, c: ColumnRef, ed
   let lo = Infinity;
   let hi = -Infinity;
   for await (const ch of targetChunks(db, pipelineId, c, start, end)) {
+    const direct = inPlace(ch);
+    if (direct) {
+      // The common case, a float column of whole segments: binned where it lies, no copy.
+      const { t, step, off } = direct;
+      n += direct.n;
+      for (let i = 0, at = off; i < direct.n; i++, at += step) {
+        const x = t[at];
+        if (x - x !== 0) { counts[0]++; continue; } // NaN and ±Infinity are missing
+        counts[numericBinIndex(edges, x)]++;
+        nx++;
+        s += x;
+        ss += x * x;
+        if (x < lo) lo = x;
+        if (x > hi) hi = x;
+      }
+      continue;
+    }
     const xs = numbersOf(ch);
     n += xs.length;
     for (let i = 0; i < xs.length; i++) {
@@ -158,8 +190,8 @@ export async function numericWindow(db: DB, pipelineId: number, c: ColumnRef, ed
 
 /** Values as categories (NaN and non-values: null). */
 function* categoriesOf(ch: Chunk): Generator<Category | null> {
-  if (ch.numbers) for (const x of ch.numbers) yield asCategory(x);
-  else for (const v of ch.raw) yield asCategory(v);
+  if (ch.raw) for (const v of ch.raw) yield asCategory(v);
+  else for (const x of numbersOf(ch) as Float64Array) yield asCategory(x);
 }
 
 /** Counts per category over [start, end): bin 0 missing, 1…K the categories, K+1 unseen. */
