@@ -59,12 +59,19 @@ function startNode(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp): Pro
   children.add(child);
   child.once('exit', () => children.delete(child));
   let out = '';
+  let started = false;
   return new Promise((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => { out += d; });
     child.stdout!.on('data', (d: Buffer) => {
+      // Once started, the server's request lines are read and dropped: this process shares the box
+      // with the server under load and must not spend it keeping megabytes of log text.
+      if (started) return;
       out += d;
       const m = pattern.exec(out);
-      if (m) resolve({ child, url: /(http:\/\/[^\s]+)/.exec(m[0])![1], out: () => out });
+      if (m) {
+        started = true;
+        resolve({ child, url: /(http:\/\/[^\s]+)/.exec(m[0])![1], out: () => out });
+      }
     });
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code}):\n${out}`)));
   });
