@@ -66,12 +66,33 @@ export function allocate(dt: DataType, n: number): TensorData {
 }
 
 /**
+ * The leaves of nested arrays in order, as `Array.prototype.flat(Infinity)` gives them (JSON has no
+ * holes), without its generic per-element cost: flat data (OIP) comes back as it is, one row per
+ * inner array (records) is walked once.
+ */
+function leaves(data: unknown[]): unknown[] {
+  let i = 0;
+  while (i < data.length && !Array.isArray(data[i])) i++;
+  if (i === data.length) return data;
+  const out = data.slice(0, i);
+  const walk = (a: unknown[]) => {
+    for (let j = 0; j < a.length; j++) {
+      const v = a[j];
+      if (Array.isArray(v)) walk(v);
+      else out.push(v);
+    }
+  };
+  walk(data.slice(i));
+  return out;
+}
+
+/**
  * Builds typed data from JSON `data` (flat or nested, row-major), checking every value's
  * type and range and the element count against the shape.
  */
 export function fromJsonData(name: string, dt: DataType, shape: number[], data: unknown): TensorData {
   if (!Array.isArray(data)) fail('INVALID_TENSOR', `tensor '${name}': 'data' must be an array`);
-  const flat = (data as unknown[]).flat(Infinity);
+  const flat = leaves(data as unknown[]);
   const n = elementCount(shape);
   if (flat.length !== n) {
     fail('DATA_LENGTH_MISMATCH', `tensor '${name}': shape ${JSON.stringify(shape)} needs ${n} elements, data has ${flat.length}`);
@@ -110,12 +131,21 @@ export function fromJsonData(name: string, dt: DataType, shape: number[], data: 
       }
       return out;
     }
-    case 'FP16': case 'FP32': case 'FP64': {
-      const out = new ctors[dt](n) as Float32Array | Float64Array | Uint16Array;
+    case 'FP16': {
+      const out = new Uint16Array(n);
       for (let i = 0; i < n; i++) {
         const v = flat[i];
         if (typeof v !== 'number') bad(i, 'a number');
-        out[i] = dt === 'FP16' ? numberToFloat16Bits(v as number) : (v as number);
+        out[i] = numberToFloat16Bits(v as number);
+      }
+      return out;
+    }
+    case 'FP32': case 'FP64': {
+      const out = dt === 'FP32' ? new Float32Array(n) : new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = flat[i];
+        if (typeof v !== 'number') bad(i, 'a number');
+        out[i] = v as number;
       }
       return out;
     }
