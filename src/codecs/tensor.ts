@@ -87,11 +87,43 @@ function leaves(data: unknown[]): unknown[] {
 }
 
 /**
+ * The fast path for float data laid out as the shape says — flat (OIP), or one array per row of a
+ * 2-D shape (records) — with every element a number: copied into `out` in one pass. False for
+ * anything else, which the general path then reads (and, if it is wrong, names what is wrong).
+ */
+function numbersInto(data: unknown[], shape: number[], out: Float32Array | Float64Array): boolean {
+  if (data.length === out.length) {
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i];
+      if (typeof v !== 'number') return false;
+      out[i] = v;
+    }
+    return true;
+  }
+  if (shape.length !== 2 || data.length !== shape[0]) return false;
+  const w = shape[1];
+  for (let r = 0, at = 0; r < data.length; r++) {
+    const row = data[r];
+    if (!Array.isArray(row) || row.length !== w) return false;
+    for (let j = 0; j < w; j++, at++) {
+      const v = row[j];
+      if (typeof v !== 'number') return false;
+      out[at] = v;
+    }
+  }
+  return true;
+}
+
+/**
  * Builds typed data from JSON `data` (flat or nested, row-major), checking every value's
  * type and range and the element count against the shape.
  */
 export function fromJsonData(name: string, dt: DataType, shape: number[], data: unknown): TensorData {
   if (!Array.isArray(data)) fail('INVALID_TENSOR', `tensor '${name}': 'data' must be an array`);
+  if (dt === 'FP32' || dt === 'FP64') {
+    const out = dt === 'FP32' ? new Float32Array(elementCount(shape)) : new Float64Array(elementCount(shape));
+    if (numbersInto(data as unknown[], shape, out)) return out;
+  }
   const flat = leaves(data as unknown[]);
   const n = elementCount(shape);
   if (flat.length !== n) {
