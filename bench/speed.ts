@@ -88,7 +88,7 @@ async function stop(child: ChildProcess): Promise<void> {
 
 function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GOBIN: path.dirname(GHZ) } });
     let out = '';
     c.stdout.on('data', (d: Buffer) => { out += d; });
     c.stderr.on('data', (d: Buffer) => { out += d; });
@@ -293,8 +293,10 @@ async function ingest(): Promise<void> {
 /** ghz on one connection with the row in raw_input_contents (as tritonclient sends it); REST's wrk point beside it. */
 async function grpcVsRest(): Promise<void> {
   if (!fs.existsSync(GHZ)) {
-    log('gRPC: no bench/.bin/ghz (npm run bench:serve installs it with go install); skipped');
-    return;
+    // As bench/serve.ts does: built once from the Go module proxy into bench/.bin (git-ignored).
+    log('gRPC: installing ghz v0.93.0 into bench/.bin with go install (once)');
+    await run('go', ['install', 'github.com/bojand/ghz/cmd/ghz@v0.93.0']).catch((e) => log(`  go install failed: ${String(e).split('\n').slice(-3).join(' ')}`));
+    if (!fs.existsSync(GHZ)) { log('gRPC: no bench/.bin/ghz; skipped'); return; }
   }
   log(`gRPC: ghz, ${CONC} concurrent calls on 1 connection, ${SECONDS}s; REST with wrk on the same server`);
   const s = await startBettong({}, ROOT, true);
