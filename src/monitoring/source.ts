@@ -143,6 +143,26 @@ export interface NumericWindow {
   summary: NumericSummary;
 }
 
+/**
+ * Bins elements off, off + step, … (n of them) of a float array into `counts`, adding the finite
+ * ones to acc = [count, sum, sum of squares, min, max]. A plain function of its own, so that the
+ * hottest loop of an assay is optimized on its own (inside the async caller it ran 2–3× slower).
+ */
+function binFloats(t: Float32Array | Float64Array, step: number, off: number, n: number, edges: number[], counts: number[], acc: Float64Array): void {
+  let [nx, s, ss, lo, hi] = acc;
+  for (let i = 0, at = off; i < n; i++, at += step) {
+    const x = t[at];
+    if (x - x !== 0) { counts[0]++; continue; } // NaN and ±Infinity are missing
+    counts[numericBinIndex(edges, x)]++;
+    nx++;
+    s += x;
+    ss += x * x;
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  acc[0] = nx; acc[1] = s; acc[2] = ss; acc[3] = lo; acc[4] = hi;
+}
+
 /** Bin counts and summary statistics of a numeric target over [start, end), in one pass over its column. */
 export async function numericWindow(db: DB, pipelineId: number, c: ColumnRef, edges: number[], start: number, end: number): Promise<NumericWindow> {
   const counts = new Array(interiorBins(edges) + 2).fill(0);
@@ -152,22 +172,13 @@ export async function numericWindow(db: DB, pipelineId: number, c: ColumnRef, ed
   let ss = 0;
   let lo = Infinity;
   let hi = -Infinity;
+  const acc = Float64Array.of(0, 0, 0, Infinity, -Infinity); // what binFloats adds
   for await (const ch of targetChunks(db, pipelineId, c, start, end)) {
     const direct = inPlace(ch);
     if (direct) {
       // The common case, a float column of whole segments: binned where it lies, no copy.
-      const { t, step, off } = direct;
       n += direct.n;
-      for (let i = 0, at = off; i < direct.n; i++, at += step) {
-        const x = t[at];
-        if (x - x !== 0) { counts[0]++; continue; } // NaN and ±Infinity are missing
-        counts[numericBinIndex(edges, x)]++;
-        nx++;
-        s += x;
-        ss += x * x;
-        if (x < lo) lo = x;
-        if (x > hi) hi = x;
-      }
+      binFloats(direct.t, direct.step, direct.off, direct.n, edges, counts, acc);
       continue;
     }
     const xs = numbersOf(ch);
@@ -183,6 +194,11 @@ export async function numericWindow(db: DB, pipelineId: number, c: ColumnRef, ed
       if (x > hi) hi = x;
     }
   }
+  nx += acc[0];
+  s += acc[1];
+  ss += acc[2];
+  lo = Math.min(lo, acc[3]);
+  hi = Math.max(hi, acc[4]);
   const mean = nx > 0 ? s / nx : null;
   const std = mean !== null ? Math.sqrt(Math.max(0, ss / nx - mean * mean)) : null;
   return { counts, summary: { count: n, nan_count: n - nx, mean, std, min: nx > 0 ? lo : null, max: nx > 0 ? hi : null } };
