@@ -1,0 +1,76 @@
+// Charts on uPlot (a small, fast canvas time-series library): line charts over time with optional
+// threshold lines and clickable points, and bar charts for histograms.
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+export const PALETTE = ['#2563eb', '#d97706', '#059669', '#db2777', '#7c3aed', '#0891b2'];
+
+export interface LineSeries { label: string; values: (number | null)[]; color?: string; dash?: boolean }
+
+function useChart(make: (el: HTMLDivElement, width: number) => uPlot, deps: unknown[]) {
+  const ref = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = ref.current!;
+    const chart = make(el, el.clientWidth || 480);
+    const ro = new ResizeObserver(() => chart.setSize({ width: el.clientWidth || 480, height: chart.height }));
+    ro.observe(el);
+    return () => { ro.disconnect(); chart.destroy(); };
+  }, deps);
+  return ref;
+}
+
+/** A line chart over time; `x` in epoch seconds. `lines`: horizontal reference lines (thresholds). */
+export function LineChart({ title, x, series, height = 220, lines = [], onPick, yLabel, testId }: {
+  title: string; x: number[]; series: LineSeries[]; height?: number; yLabel?: string; testId?: string;
+  lines?: { label: string; value: number; color: string }[]; onPick?: (index: number) => void;
+}) {
+  const ref = useChart((el, width) => {
+    const xs = x.length ? x : [Date.now() / 1000];
+    const data: uPlot.AlignedData = [xs, ...series.map((s) => (x.length ? s.values : [null])), ...lines.map((l) => xs.map(() => l.value))];
+    const opts: uPlot.Options = {
+      width, height,
+      legend: { show: true },
+      cursor: { drag: { x: false, y: false }, points: { size: 8 } },
+      scales: { x: { time: true } },
+      axes: [{ stroke: '#475569', grid: { stroke: '#e2e8f0' } }, { stroke: '#475569', grid: { stroke: '#e2e8f0' }, label: yLabel, size: 56 }],
+      series: [
+        {},
+        ...series.map((s, i) => ({ label: s.label, stroke: s.color ?? PALETTE[i % PALETTE.length], width: 2, spanGaps: false, points: { show: x.length < 60 } })),
+        ...lines.map((l) => ({ label: l.label, stroke: l.color, width: 1.5, dash: [6, 4], points: { show: false } })),
+      ],
+      hooks: onPick ? {
+        ready: [(u: uPlot) => u.over.addEventListener('click', () => { if (u.cursor.idx != null) onPick(u.cursor.idx); })],
+      } : {},
+    };
+    return new uPlot(opts, data, el);
+  }, [x, series, lines, height]);
+  const latest = series.map((s) => `${s.label} ${s.values.at(-1) ?? 'none'}`).join(', ');
+  return (
+    <figure class="chart" data-testid={testId}>
+      <figcaption>{title}</figcaption>
+      <div ref={ref} role="img" aria-label={`${title}: ${x.length} points; latest ${latest}`} />
+    </figure>
+  );
+}
+
+/** A histogram: one bar per bin, labelled below. */
+export function BarChart({ title, labels, values, color = PALETTE[0], height = 200, max }: { title: string; labels: string[]; values: number[]; color?: string; height?: number; max?: number }) {
+  const ref = useChart((el, width) => new uPlot({
+    width, height,
+    legend: { show: false },
+    cursor: { show: false },
+    scales: { x: { time: false, range: [-0.5, labels.length - 0.5] }, y: { range: [0, max ?? Math.max(...values, 0.01) * 1.1] } },
+    axes: [
+      { stroke: '#475569', grid: { show: false }, splits: () => labels.map((_, i) => i), values: () => labels, size: 44, font: '11px system-ui' },
+      { stroke: '#475569', grid: { stroke: '#e2e8f0' }, size: 48 },
+    ],
+    series: [{}, { label: title, fill: `${color}cc`, stroke: color, paths: uPlot.paths.bars!({ size: [0.8, 80] }), points: { show: false } }],
+  }, [labels.map((_, i) => i), values], el), [labels, values, max]);
+  return (
+    <figure class="chart">
+      <figcaption>{title}</figcaption>
+      <div ref={ref} role="img" aria-label={`${title}: ${labels.map((l, i) => `${l} ${values[i].toFixed(3)}`).join('; ')}`} />
+    </figure>
+  );
+}
