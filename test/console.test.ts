@@ -150,9 +150,9 @@ describe('web console', { skip: !fs.existsSync(CHROMIUM) && `no browser at ${CHR
     await eventually(async () => Number(await total.innerText()) >= before + 7, 'the live chart to move', 15000);
     assert.match(await page.getByTestId('in-flight').innerText(), /#0: \d+[\s\S]*#1: \d+/);
     assert.equal(await page.getByTestId('chart-traffic').locator('canvas').count(), 1);
+    await check(page, '04-pipeline');
     await page.getByRole('button', { name: '1 hour' }).click();
     await page.getByRole('button', { name: '1 hour', pressed: true }).waitFor();
-    await check(page, '04-pipeline');
     await go('pipelines', 'text=running');
     await check(page, '05-pipelines');
   });
@@ -160,7 +160,7 @@ describe('web console', { skip: !fs.existsSync(CHROMIUM) && `no browser at ${CHR
   it('pages, filters and exports the inference logs, tensors summarised and expandable', async () => {
     await go('logs/cancer', '[data-testid=log-table]');
     const table = page.getByTestId('log-table');
-    assert.equal(await table.locator('tbody tr').count(), 25);
+    await eventually(async () => (await table.locator('tbody tr').count()) === 25, 'a full first page', 10000);
     assert.match(await table.locator('thead').innerText(), /in\.input[\s\S]*out\.probabilities[\s\S]*anomaly\.count[\s\S]*metadata\.latency_ms/i);
     await table.locator('details.tensor summary').first().click();
     assert.match(await table.locator('details.tensor[open] code').first().innerText(), /^\[\d/);

@@ -30,13 +30,15 @@ export function LineChart({ title, x, series, height = 220, lines = [], onPick, 
     const data: uPlot.AlignedData = [xs, ...series.map((s) => (x.length ? s.values : [null])), ...lines.map((l) => xs.map(() => l.value))];
     const opts: uPlot.Options = {
       width, height,
-      legend: { show: true },
+      legend: { show: true, live: false },
       cursor: { drag: { x: false, y: false }, points: { size: 8 } },
-      scales: { x: { time: true } },
+      // From zero, with head room; an all-zero series still gets a readable axis.
+      scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
       axes: [{ stroke: '#475569', grid: { stroke: '#e2e8f0' } }, { stroke: '#475569', grid: { stroke: '#e2e8f0' }, label: yLabel, size: 56 }],
       series: [
         {},
-        ...series.map((s, i) => ({ label: s.label, stroke: s.color ?? PALETTE[i % PALETTE.length], width: 2, spanGaps: false, points: { show: x.length < 60 } })),
+        // Points always: sparse data (a window here and there) must show even where no line joins it.
+        ...series.map((s, i) => ({ label: s.label, stroke: s.color ?? PALETTE[i % PALETTE.length], width: 2, spanGaps: false, points: { show: true, size: x.length < 100 ? 6 : 4 } })),
         ...lines.map((l) => ({ label: l.label, stroke: l.color, width: 1.5, dash: [6, 4], points: { show: false } })),
       ],
       hooks: onPick ? {
@@ -62,7 +64,7 @@ export function BarChart({ title, labels, values, color = PALETTE[0], height = 2
     cursor: { show: false },
     scales: { x: { time: false, range: [-0.5, labels.length - 0.5] }, y: { range: [0, max ?? Math.max(...values, 0.01) * 1.1] } },
     axes: [
-      { stroke: '#475569', grid: { show: false }, splits: () => labels.map((_, i) => i), values: () => labels, size: 44, font: '11px system-ui' },
+      { stroke: '#475569', grid: { show: false }, splits: () => labels.map((_, i) => i), values: () => labels, size: 64, rotate: -30, font: '11px system-ui' },
       { stroke: '#475569', grid: { stroke: '#e2e8f0' }, size: 48 },
     ],
     series: [{}, { label: title, fill: `${color}cc`, stroke: color, paths: uPlot.paths.bars!({ size: [0.8, 80] }), points: { show: false } }],

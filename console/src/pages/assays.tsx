@@ -60,7 +60,7 @@ function ScoreChart({ title, results, thresholds, onPick }: { title: string; res
 function Histograms({ r }: { r: WindowResult }) {
   const max = Math.max(...r.bins.baseline, ...r.bins.window, 0.01) * 1.1;
   return (
-    <div class="grid2" data-testid="histograms">
+    <div class="grid-hist" data-testid="histograms">
       <BarChart title="Baseline" labels={r.bins.labels} values={r.bins.baseline} max={max} color={PALETTE[0]} />
       <BarChart title={`Window ${fmtTime(r.window.start)} – ${new Date(r.window.end).toLocaleTimeString()} (${r.count} values)`} labels={r.bins.labels} values={r.bins.window} max={max} color={PALETTE[1]} />
     </div>
@@ -116,10 +116,8 @@ export function AssayPage({ name, window: w }: { name: string; window?: string }
         <Card title="Score over time">
           {results.length === 0 ? <Empty title="No window has completed yet"><p>The first result appears when the first window after the assay was created ends ({fmtTime(d.next_window.end)}).</p></Empty> : <>
             <ScoreChart title={`${d.metric} score per window (click a point to see its histograms)`} results={results} thresholds={d.definition.thresholds} onPick={setSel} />
-            <div class="grid2 top">
-              <WindowTable results={results} selected={selected} onPick={setSel} />
-              {results[selected] && <Histograms r={results[selected]} />}
-            </div>
+            {results[selected] && <Histograms r={results[selected]} />}
+            <WindowTable results={results} selected={selected} onPick={setSel} />
           </>}
         </Card>
         <Card title="Alert deliveries">
@@ -201,7 +199,9 @@ export function NewAssayPage() {
     } catch (err) { setSaveError(err); }
   };
   const windows = preview?.windows ?? [];
-  const shown = windows[pick >= 0 ? pick : windows.length - 1];
+  // By default the newest window that had data: an empty one has nothing to show.
+  const newest = windows.map((w) => w.count > 0).lastIndexOf(true);
+  const shown = windows[pick >= 0 ? pick : newest >= 0 ? newest : windows.length - 1];
   return (
     <>
       <PageHead title="New assay" sub={<a href="#/assays">← All assays</a>} />
