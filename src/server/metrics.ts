@@ -35,7 +35,7 @@ export function installRequestMetrics(app: FastifyInstance, p: Platform): void {
   });
 }
 
-const nullableNum = { type: 'number', nullable: true } as const;
+const nullableNum = { type: ['number', 'null'] } as const;
 const seriesSchema = {
   type: 'object',
   required: ['pipeline', 'range', 'step_s', 'points', 'in_flight', 'queued'],
