@@ -88,6 +88,11 @@ describe('web console', { skip: !fs.existsSync(CHROMIUM) && `no browser at ${CHR
     assert.match(js.headers.get('cache-control')!, /immutable/);
     assert.match(js.headers.get('content-type')!, /javascript/);
     assert.equal((await call(s, 'GET', '/assets/nope.js')).json.code, 'ROUTE_NOT_FOUND');
+    // The first load's script, as a browser receives it (gzip): well under the 300 KB budget.
+    const res = await fetch(s.url + asset, { headers: { 'accept-encoding': 'gzip' } });
+    assert.equal(res.headers.get('content-encoding'), 'gzip');
+    const wire = Number(res.headers.get('content-length'));
+    assert.ok(wire > 0 && wire < 300 * 1024, `script ${wire} bytes compressed`);
   });
 
   it('signs in with a token kept in the session, and shows the first steps in an empty workspace', async () => {

@@ -34,7 +34,7 @@ export function LineChart({ title, x, series, height = 220, lines = [], onPick, 
       cursor: { drag: { x: false, y: false }, points: { size: 8 } },
       // From zero, with head room; an all-zero series still gets a readable axis.
       scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.15 : 1] } },
-      axes: [{ stroke: '#475569', grid: { stroke: '#e2e8f0' } }, { stroke: '#475569', grid: { stroke: '#e2e8f0' }, label: yLabel, size: 56 }],
+      axes: [{ stroke: '#475569', grid: { stroke: '#e2e8f0' }, space: 90 }, { stroke: '#475569', grid: { stroke: '#e2e8f0' }, label: yLabel, size: 56 }],
       series: [
         {},
         // Points always: sparse data (a window here and there) must show even where no line joins it.

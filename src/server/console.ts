@@ -7,7 +7,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { FastifyInstance } from 'fastify';
+import { gzipSync } from 'node:zlib';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { fail } from '../errors/index.ts';
 
 type Files = Record<string, Uint8Array>;
@@ -41,20 +42,28 @@ export function consoleFiles(): Promise<Files> {
   return files;
 }
 
+const gzipped = new WeakMap<Uint8Array, Buffer>();
+
+/** The file as is, or gzipped once (and kept) for a client that accepts it. */
+function send(req: FastifyRequest, reply: FastifyReply, body: Uint8Array, type: string) {
+  void reply.header('content-type', type).header('vary', 'accept-encoding');
+  if (!/\bgzip\b/.test(String(req.headers['accept-encoding'] ?? ''))) return reply.send(Buffer.from(body));
+  let z = gzipped.get(body);
+  if (!z) gzipped.set(body, (z = gzipSync(body, { level: 9 })));
+  return reply.header('content-encoding', 'gzip').send(z);
+}
+
 export const consoleRoutes = () => async (app: FastifyInstance) => {
   const route = { config: { permission: 'public' as const }, schema: { hide: true } };
 
-  app.get('/', route, async (_req, reply) => {
+  app.get('/', route, async (req, reply) => {
     const f = await consoleFiles().catch((e: Error) => fail('INTERNAL', `the console could not be built: ${e.message}`));
-    return reply.header('content-type', TYPES['.html']).header('cache-control', 'no-cache').send(Buffer.from(f['index.html']));
+    return send(req, reply.header('cache-control', 'no-cache'), f['index.html'], TYPES['.html']);
   });
 
   app.get<{ Params: { file: string } }>('/assets/:file', route, async (req, reply) => {
     const name = `assets/${req.params.file}`;
     const body = (await consoleFiles())[name] ?? fail('ROUTE_NOT_FOUND', `no console asset ${req.params.file}`);
-    return reply
-      .header('content-type', TYPES[path.extname(name)] ?? 'application/octet-stream')
-      .header('cache-control', 'public, max-age=31536000, immutable')
-      .send(Buffer.from(body));
+    return send(req, reply.header('cache-control', 'public, max-age=31536000, immutable'), body, TYPES[path.extname(name)] ?? 'application/octet-stream');
   });
 };

@@ -3,7 +3,7 @@
 // makes the winner the step's only model.
 import { useState } from 'preact/hooks';
 import { api, enc, q } from '../api.ts';
-import { BarChart, PALETTE } from '../charts.tsx';
+import { BarChart } from '../charts.tsx';
 import { Badge, Card, Confirm, Empty, ErrorNote, Loading, PageHead, fmtNum, useCan, useLoad } from '../ui.tsx';
 import { PipelinePicker } from './logs.tsx';
 import type { PipelineVersion, Step } from './pipelines.tsx';
@@ -79,15 +79,15 @@ export function ExperimentsPage({ pipeline }: { pipeline?: string }) {
         : groups.length === 0 ? <Card><Empty title="No logged traffic to compare"><p>Send traffic to the pipeline; each arm and challenger appears here with its rows, outputs and latency.</p></Empty></Card>
         : <>
           {!expStep && <div class="note">The deployed version has no A/B or shadow step: nothing to promote. Groups below are the model versions that answered.</div>}
-          <div class="grid2">
+          <div class="grid-main-side">
             <Card title="Arms and challengers">
               <table>
-                <thead><tr><th scope="col">Group</th><th scope="col">Role</th><th scope="col">Rows</th><th scope="col">Latency p50 / p95 / p99 ms</th><th scope="col">Failure rate</th>{canDeploy && expStep && <th scope="col"><span class="sr-only">Action</span></th>}</tr></thead>
+                <thead><tr><th scope="col">Group</th><th scope="col">Role</th><th scope="col">Rows</th><th scope="col">Latency ms (p50 / p95 / p99)</th><th scope="col">Failure rate</th>{canDeploy && expStep && <th scope="col"><span class="sr-only">Action</span></th>}</tr></thead>
                 <tbody>{groups.map((g, i) => {
                   const w = expStep && winnerOf(g, expStep);
                   return (
                     <tr key={i}>
-                      <td><span class="swatch" style={{ background: PALETTE[i % PALETTE.length] }} aria-hidden="true" />{g.models}</td>
+                      <td>{g.models}</td>
                       <td><Badge status={g.role} /></td><td>{g.rows}</td>
                       <td>{g.latency_ms ? `${fmtNum(g.latency_ms.p50)} / ${fmtNum(g.latency_ms.p95)} / ${fmtNum(g.latency_ms.p99)}` : '—'}</td>
                       <td>{g.validation_failure_rate !== null ? `${(g.validation_failure_rate * 100).toFixed(1)}%` : g.errors !== undefined ? `${g.errors} errors` : '—'}</td>
