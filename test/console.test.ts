@@ -106,6 +106,12 @@ describe('web console', { skip: !fs.existsSync(CHROMIUM) && `no browser at ${CHR
     await page.getByRole('navigation', { name: 'Main' }).waitFor();
     assert.ok(!page.url().includes(ADMIN), 'the token is never in the URL');
     assert.equal(await page.evaluate(() => sessionStorage.getItem('bettong.token')), ADMIN);
+    // Keyboard: the skip link comes first, then the navigation; Enter follows a link.
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement?.textContent), 'Skip to content');
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await page.getByRole('heading', { name: 'Models', level: 1 }).waitFor();
     await go('models', 'text=Nothing deployed in this workspace yet');
     assert.match(await page.locator('pre.code').first().innerText(), /bettong model upload/);
   });
@@ -144,9 +150,14 @@ describe('web console', { skip: !fs.existsSync(CHROMIUM) && `no browser at ${CHR
     const dep = await call(s, 'GET', '/v1/pipelines/cancer/deployment', undefined, auth);
     assert.equal(dep.json.status, 'running');
     assert.equal(dep.json.config.replicas, 2);
+    // A shadow step: the champion answers, the challenger is drawn as a shadow.
+    await call(s, 'POST', '/v1/pipelines', { name: 'shadowed', steps: [{ shadow: { champion: { model: 'logreg' }, challengers: [{ model: 'scaled' }] } }] }, auth);
+    await go('pipelines/shadowed', 'text=champion · answers');
+    assert.match(await page.locator('.graph').innerText(), /logreg:1\s+champion · answers[\s\S]*scaled:1\s+shadow challenger/);
   });
 
   it('shows live traffic that moves as requests arrive, with in-flight per replica', async () => {
+    await go('pipelines/cancer', '[data-testid=live-total]');
     await infer(5);
     const total = page.getByTestId('live-total');
     await eventually(async () => Number(await total.innerText()) >= 5, 'the live chart to show the first requests', 15000);
