@@ -282,3 +282,21 @@ describe('web console', { skip: !fs.existsSync(CHROMIUM) && `no browser at ${CHR
     assert.deepEqual(violations, []);
   });
 });
+
+describe('web console in local mode', { skip: !fs.existsSync(CHROMIUM) && `no browser at ${CHROMIUM}` }, () => {
+  it('opens without a token on a loopback server without --auth, as the admin', async () => {
+    const s = await testServer();
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    try {
+      const page = await browser.newPage();
+      await page.goto(s.url);
+      await page.getByRole('button', { name: 'Continue without a token (local mode)' }).click();
+      assert.equal(await page.getByTestId('role').innerText(), 'admin');
+      await page.getByText('Nothing deployed in this workspace yet').waitFor();
+      assert.equal(await page.evaluate(() => sessionStorage.getItem('bettong.token')), null);
+    } finally {
+      await browser.close();
+      await s.close();
+    }
+  });
+});
