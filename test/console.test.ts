@@ -258,6 +258,16 @@ describe('web console', { skip: !fs.existsSync(CHROMIUM) && `no browser at ${CHR
     await check(page, '11-access');
   });
 
+  it('switches workspace: another workspace shows its own (empty) pipelines', async () => {
+    await call(s, 'POST', '/v1/workspaces', { name: 'staging' }, auth);
+    await page.reload();
+    await page.getByLabel('Workspace', { exact: true }).selectOption('staging');
+    await go('pipelines', 'text=Nothing deployed in this workspace yet');
+    assert.equal(await page.evaluate(() => sessionStorage.getItem('bettong.workspace')), 'staging');
+    await page.getByLabel('Workspace', { exact: true }).selectOption('default');
+    await go('pipelines', 'text=cancer');
+  });
+
   it('a viewer sees no deploy button, and a forced deploy is refused (403)', async () => {
     await call(s, 'POST', '/v1/users', { name: 'vera' }, auth);
     await call(s, 'POST', '/v1/members', { user: 'vera', role: 'viewer' }, auth);
