@@ -241,6 +241,16 @@ describe('web console', { skip: !fs.existsSync(CHROMIUM) && `no browser at ${CHR
     const info = await call(s, 'GET', '/v1/pipelines/cancer', undefined, auth);
     assert.deepEqual(info.json.latest.steps.map((x: any) => [x.kind, x.model]), [['model', 'scaled']]);
     assert.equal(info.json.deployment.pipeline_version, info.json.latest.version);
+    // A hot swap from the pipeline page, confirmed first.
+    await go('pipelines/cancer', 'text=Steps of');
+    await page.getByRole('button', { name: 'Swap a step…' }).click();
+    await page.getByLabel('With model').selectOption('logreg');
+    await page.getByRole('button', { name: 'Swap…' }).click();
+    const dialog = page.getByRole('dialog');
+    assert.match(await dialog.innerText(), /Step 1 of cancer becomes logreg \(latest\)/);
+    await dialog.getByRole('button', { name: 'Swap now' }).click();
+    await page.getByRole('heading', { name: `Steps of v${info.json.latest.version + 1} (deployed)` }).waitFor();
+    assert.match(await page.locator('.graph').innerText(), /logreg:1/);
   });
 
   it('creates a token shown once, revokes it, and shows both in the audit log', async () => {
