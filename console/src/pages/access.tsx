@@ -65,7 +65,11 @@ function Tokens() {
   const doRevoke = async () => {
     const n = revoke!;
     setRevoke(null);
-    try { await api.del(`/v1/tokens/${enc(n)}`); list.reload(); } catch (err) { setError(err); }
+    try {
+      await api.del(`/v1/tokens/${enc(n)}`);
+      if (secret?.name === n) setSecret(null);
+      list.reload();
+    } catch (err) { setError(err); }
   };
   return (
     <Card title="Your API tokens">
@@ -150,10 +154,8 @@ export function AccessPage() {
   return (
     <>
       <PageHead title="Access" sub={<>Signed in as <strong>{me.user}</strong>{me.admin ? ' (platform admin)' : ''}, {me.role ?? 'no role'} in workspace <strong>{me.workspace}</strong>.</>} />
-      <div class="grid2 top">
-        <Members />
-        <Tokens />
-      </div>
+      <Tokens />
+      <Members />
       {canAudit ? <Audit /> : <Card title="Audit log"><p class="muted">The audit log is for the workspace's owners.</p></Card>}
     </>
   );
