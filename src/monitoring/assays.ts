@@ -18,6 +18,7 @@ import {
   type BaselineProfile, asCategoryCounts, asNumbers, blobToSample, categoricalProfile, numericProfile, sampleToBlob, staticValues,
 } from './profile.ts';
 import { type WindowResult, scoreWindow } from './score.ts';
+import { withoutNaN } from './selection.ts';
 import { type ColumnRef, categoricalWindow, distinctValues, logSpan, numericValues, numericWindow, resolveColumn } from './source.ts';
 import { type Window, type WindowGrid, firstEndingAfter, newestComplete, windowAt, windowsIn } from './windows.ts';
 
@@ -175,7 +176,7 @@ export class AssayService {
     let samples;
     if (SAMPLE_METRICS.includes(def.metric)) {
       const values = await numericValues(this.db, p.pipelineId, def.column, w.start, w.end);
-      samples = { baseline: p.sample, window: values.filter((v) => !Number.isNaN(v)).sort() };
+      samples = { baseline: p.sample, window: withoutNaN(values).sort() };
     }
     return scoreWindow(def, profile, w, counts, summary, samples);
   }
