@@ -1,6 +1,7 @@
 /**
- * Alert delivery: a JSON POST to the assay's webhook, retried with exponential backoff (p-retry).
- * Every delivery is a row in `assay_alerts` (pending → delivered | failed) with its attempt count,
+ * Alert delivery: a JSON POST to the assay's (or performance monitor's) webhook, retried with
+ * exponential backoff (p-retry). Every delivery is a row in `assay_alerts` (`performance_alerts`
+ * for monitors) (pending → delivered | failed) with its attempt count,
  * the last HTTP status and the last error; deliveries still pending at shutdown are sent again on
  * the next start.
  */
@@ -19,6 +20,10 @@ export interface AlertOptions {
   /** Deliver to private, loopback and link-local addresses too (default: refused, see webhooks.ts). */
   allowPrivateTargets?: boolean;
 }
+
+/** Where deliveries are recorded: the two tables have the same columns but the owner's. */
+export type AlertTable = { table: 'assay_alerts'; owner: 'assay_id' } | { table: 'performance_alerts'; owner: 'monitor_id' };
+const ASSAY_ALERTS: AlertTable = { table: 'assay_alerts', owner: 'assay_id' };
 
 export type DeliveryOutcome = 'delivered' | 'retried' | 'failed';
 
@@ -42,7 +47,7 @@ export class AlertDispatcher {
   private readonly agent: Agent;
   metrics?: DeliveryMetrics;
 
-  constructor(private readonly db: DB, opts: AlertOptions = {}, private readonly now: () => number = Date.now) {
+  constructor(private readonly db: DB, opts: AlertOptions = {}, private readonly now: () => number = Date.now, private readonly where: AlertTable = ASSAY_ALERTS) {
     this.retries = opts.retries ?? 5;
     this.minTimeout = opts.minTimeoutMs ?? 500;
     this.attemptTimeout = opts.attemptTimeoutMs ?? 10_000;
@@ -50,10 +55,11 @@ export class AlertDispatcher {
   }
 
   /** Records a delivery and sends it in the background. */
-  async enqueue(assayId: number, resultId: number, url: string, payload: unknown): Promise<void> {
+  async enqueue(ownerId: number, resultId: number, url: string, payload: unknown): Promise<void> {
     const now = this.now();
-    const row = await this.db.insertInto('assay_alerts').values({
-      assay_id: assayId, result_id: resultId, url, payload: JSON.stringify(payload), status: 'pending', attempts: 0,
+    // one table or the other, same columns: typed as the assay table
+    const row = await this.db.insertInto(this.where.table as 'assay_alerts').values({
+      [this.where.owner as 'assay_id']: ownerId, result_id: resultId, url, payload: JSON.stringify(payload), status: 'pending', attempts: 0,
       http_status: null, last_error: null, created_at: now, updated_at: now,
     }).returning('id').executeTakeFirstOrThrow();
     this.track(this.deliver(row.id, url, JSON.stringify(payload)));
@@ -61,7 +67,7 @@ export class AlertDispatcher {
 
   /** Sends every delivery left pending (by a shutdown or a crash). */
   async resumePending(): Promise<void> {
-    const rows = await this.db.selectFrom('assay_alerts').select(['id', 'url', 'payload']).where('status', '=', 'pending').execute();
+    const rows = await this.db.selectFrom(this.where.table as 'assay_alerts').select(['id', 'url', 'payload']).where('status', '=', 'pending').execute();
     for (const r of rows) this.track(this.deliver(r.id, r.url, r.payload));
   }
 
@@ -72,7 +78,7 @@ export class AlertDispatcher {
 
   private async record(id: number, set: { status?: string; attempts?: number; http_status?: number | null; last_error?: string | null }): Promise<void> {
     try {
-      await this.db.updateTable('assay_alerts').set({ ...set, updated_at: this.now() }).where('id', '=', id).execute();
+      await this.db.updateTable(this.where.table as 'assay_alerts').set({ ...set, updated_at: this.now() }).where('id', '=', id).execute();
     } catch { /* the store is closing or the assay was deleted: nothing left to record */ }
   }
 
@@ -84,7 +90,7 @@ export class AlertDispatcher {
         let res: Awaited<ReturnType<typeof fetch>>;
         try {
           res = await fetch(url, {
-            method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'bettong-assays' }, body,
+            method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': this.where.table === 'assay_alerts' ? 'bettong-assays' : 'bettong-monitors' }, body,
             signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.attemptTimeout)]), dispatcher: this.agent,
           });
           await res.arrayBuffer();

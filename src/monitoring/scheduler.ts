@@ -1,5 +1,5 @@
 /**
- * Runs saved assays by themselves: each active assay's next window runs once it has ended (plus a
+ * Runs saved assays (and performance monitors: the same loop over another WindowRunner) by themselves: each active assay's next window runs once it has ended (plus a
  * grace period for log rows still in flight), results are stored, alerts handed to the
  * dispatcher. The next window to run is stored with the assay and moved on in the same
  * transaction that stores the result, so no window runs twice and a restart picks up where the
@@ -7,8 +7,26 @@
  * for the soonest due window; no polling.
  */
 import type { AlertDispatcher } from './alerts.ts';
-import type { AssayService } from './assays.ts';
-import { newestComplete, windowAt } from './windows.ts';
+import { type WindowGrid, newestComplete, windowAt } from './windows.ts';
+
+/** What the scheduler runs: saved assays, or performance monitors. */
+export interface WindowRunner<O extends RunOutcome = RunOutcome> {
+  active(): Promise<{ id: number; grid: WindowGrid; next: number }[]>;
+  /** null: paused, deleted or already run meanwhile. */
+  runWindow(id: number, index: number): Promise<O | null>;
+}
+
+/** What the assay scheduler tells metrics (observability/metrics.ts). */
+export interface AssayMetrics {
+  assayRan(assayId: number, assay: string, status: string, score: number | null): void;
+}
+
+export interface RunOutcome {
+  result: { id: number };
+  alert: { url: string; payload: unknown } | null;
+  /** The window is not final yet (labels still arriving): run it again by then. */
+  waitUntil?: number;
+}
 
 export interface SchedulerOptions {
   /** Wait this long after a window ends before running it (default 1 s): rows of requests in flight land. */
@@ -19,14 +37,10 @@ export interface SchedulerOptions {
   maxSleepMs?: number;
 }
 
-/** What the scheduler tells metrics (observability/metrics.ts). */
-export interface AssayMetrics {
-  assayRan(assayId: number, assay: string, status: string, score: number | null): void;
-}
 
 const RETRY_AFTER_ERROR_MS = 5000;
 
-export class AssayScheduler {
+export class AssayScheduler<O extends RunOutcome = RunOutcome> {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
@@ -38,10 +52,11 @@ export class AssayScheduler {
   private readonly backoff = new Map<number, number>();
   /** Windows run since start (for tests and metrics). */
   runs = 0;
-  metrics?: AssayMetrics;
+  /** Told of every window run (metrics). */
+  onRun?: (id: number, outcome: O) => void;
 
   constructor(
-    private readonly assays: AssayService,
+    private readonly assays: WindowRunner<O>,
     private readonly alerts: AlertDispatcher,
     opts: SchedulerOptions = {},
     private readonly now: () => number = Date.now,
@@ -57,7 +72,7 @@ export class AssayScheduler {
     this.wake();
   }
 
-  /** Re-plans now: an assay was created, resumed, paused or deleted. */
+  /** Re-plans now: an assay was created, resumed, paused or deleted (a monitor's labels arrived). */
   wake(): void {
     if (this.stopped) return;
     if (this.running) {
@@ -94,14 +109,19 @@ export class AssayScheduler {
           continue;
         }
         let next = a.next;
+        let waitUntil: number | undefined;
         const newest = newestComplete(a.grid, this.now() - this.grace);
         try {
           for (let n = 0; next <= newest && n < this.maxPerPass && !this.stopped; n++, next++) {
             const out = await this.assays.runWindow(a.id, next);
             if (!out) break; // paused, deleted or already run meanwhile
             this.runs++;
-            this.metrics?.assayRan(a.id, out.result.assay, out.result.status, out.result.score);
+            this.onRun?.(a.id, out);
             if (out.alert) await this.alerts.enqueue(a.id, out.result.id, out.alert.url, out.alert.payload);
+            if (out.waitUntil !== undefined) {
+              waitUntil = out.waitUntil;
+              break;
+            }
           }
           this.backoff.delete(a.id);
         } catch (e) {
@@ -111,7 +131,7 @@ export class AssayScheduler {
           soonest = Math.min(soonest, this.now() + RETRY_AFTER_ERROR_MS);
           continue;
         }
-        soonest = Math.min(soonest, next <= newest ? this.now() : windowAt(a.grid, next).end + this.grace);
+        soonest = Math.min(soonest, waitUntil ?? (next <= newest ? this.now() : windowAt(a.grid, next).end + this.grace));
       }
     } catch (e) {
       if (this.stopped) return;

@@ -47,6 +47,9 @@ export interface CurrentLabel {
 }
 
 export class FeedbackService {
+  /** Called after labels are stored: pending windows may be final now. */
+  onUpload: () => void = () => {};
+
   constructor(
     private readonly db: DB,
     private readonly pipelines: PipelineService,
@@ -91,6 +94,7 @@ export class FeedbackService {
           .execute();
       }
     });
+    this.onUpload();
     const logged = await this.loggedKeys(pipelineId, new Set([spec]));
     const matched = keys.filter((k) => logged.has(k)).length;
     return { pipeline, key: spec, labels: labelCols, received: entries.size, replaced, matched, unmatched: entries.size - matched };
