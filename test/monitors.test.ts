@@ -7,14 +7,16 @@
  * CBPE meanwhile, finalises when labels come and alerts a loopback webhook on the bad window.
  */
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
 import { tableFromArrays, tableToIPC } from 'apache-arrow';
 import { classificationMetrics } from '../src/monitoring/performance/metrics.ts';
-import { ROOT, call, eventually, expected, modelBytes, type TestServer, testServer } from './helpers.ts';
+import { ROOT, call, eventually, expected, modelBytes, tempDir, type TestServer, testServer } from './helpers.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -240,5 +242,36 @@ describe('a saved monitor: pending until its labels come, CBPE meanwhile, an ale
     assert.deepEqual([alert.event, alert.source, alert.value], ['performance.alert', 'realised', 33 / 60]);
     const deliveries = (await call(s, 'GET', '/v1/monitors/bc-accuracy/alerts')).json.alerts;
     assert.ok(deliveries.some((d: { status: string }) => d.status === 'delivered'));
+  });
+});
+
+describe('bettong feedback / bettong monitor (CLI)', () => {
+  let s: TestServer;
+  const work = tempDir();
+  const bettong = async (...args: string[]) => (await promisify(execFile)(process.execPath, [path.join(ROOT, 'bin', 'bettong.mjs'), '--url', s.url, ...args])).stdout;
+  const json = async (...args: string[]) => JSON.parse(await bettong('--json', ...args));
+  before(async () => {
+    s = await testServer();
+    await deployShadowed(s);
+  });
+  after(() => s.close());
+
+  it('uploads labels from CSV and Parquet, lists the unmatched, previews, saves and deletes a monitor', async () => {
+    const predicted = await inferWithIds(s, ids('c', 20), 7);
+    const csvFile = path.join(work, 'labels.csv');
+    fs.writeFileSync(csvFile, `transaction_id,is_malignant\n${predicted.map((p, i) => `c-${i},${i < 5 ? 1 - p : p}`).join('\n')}\n`);
+    const r = await json('feedback', 'upload', 'bc', csvFile, '--key', 'metadata.transaction_id');
+    assert.deepEqual([r.received, r.matched, r.unmatched], [20, 20, 0]);
+    assert.match(await bettong('feedback', 'upload', 'bc', path.join(ROOT, 'testdata/performance/labels.parquet'), '--key', 'metadata.transaction_id'), /5 label\(s\) for bc \(is_malignant; key metadata.transaction_id\): 0 matched, 5 unmatched/);
+    assert.equal((await json('feedback', 'unmatched', 'bc')).count, 5);
+    const def = ['--pipeline', 'bc', '--task', 'classification', '--label', 'is_malignant', '--prediction', 'out.label', '--key', 'metadata.transaction_id'];
+    const start = String(Date.now() - 3_600_000);
+    const p = await json('monitor', 'preview', ...def, '--width', '2h', '--start', start, '--to', String(Date.now() + 3_600_000));
+    assert.equal(p.windows[0].value, 0.75);
+    assert.match(await bettong('monitor', 'preview', ...def, '--width', '2h', '--start', start, '--to', String(Date.now() + 3_600_000)), /WINDOW\s+START\s+ROWS\s+LABELLED\s+COVERAGE\s+ACCURACY\s+STATE\s+STATUS/);
+    const m = await json('monitor', 'create', 'acc', ...def, '--width', '1d', '--alert', '0.8');
+    assert.deepEqual(m.definition.thresholds, { warning: null, alert: 0.8, direction: 'below' });
+    assert.match(await bettong('monitor', 'list'), /acc\s+bc\s+classification\s+accuracy\s+1d every 1d\s+active/);
+    assert.equal((await json('monitor', 'delete', 'acc')).deleted, 'acc');
   });
 });
