@@ -4,6 +4,8 @@ inference with DataFrames (or dicts of numpy arrays) in and out, and the inferen
 """
 from __future__ import annotations
 
+import json
+
 import datetime as _dt
 import os
 import time as _time
@@ -419,6 +421,38 @@ class Pipeline(Resource):
         d = self._client._http.json("GET", f"/v1/pipelines/{segment(self.name)}/compare",
                                     params={"start": time_param(start), "end": time_param(end)})
         return _compare_frame(d.get("groups", []))
+
+    # -- ground truth ----------------------------------------------------------------------
+
+    def add_feedback(self, df: pd.DataFrame, key: str = "request_id",
+                     label: Optional[Union[str, Sequence[str]]] = None) -> dict[str, Any]:
+        """Uploads ground-truth labels for logged predictions.
+
+        Args:
+            df: one row per label: the key column(s) and the label column(s).
+            key: ``"request_id"`` (columns ``request_id`` and ``row``, the row within the request),
+                ``"metadata.<field>"`` or just ``"<field>"`` (a caller's id logged as request
+                metadata, e.g. ``metadata={"transaction_id": [...]}`` when inferring; column ``<field>``).
+            label: the label column(s) (default: every column but the key).
+
+        Returns:
+            The receipt: ``received``, ``matched``, ``unmatched`` (listed by
+            :meth:`unmatched_feedback`), ``replaced`` (earlier labels for the same keys, kept as history).
+        """
+        if key != "request_id" and not key.startswith("metadata."):
+            key = f"metadata.{key}"
+        labels = [label] if isinstance(label, str) else list(label or [])
+        key_columns = ["request_id", "row"] if key == "request_id" else [key[len("metadata."):]]
+        columns = [c for c in df.columns if c in key_columns] + labels if labels else list(df.columns)
+        records = json.loads(df[columns].to_json(orient="records"))
+        return self._client._http.json("POST", f"/v1/pipelines/{segment(self.name)}/feedback", json_body=records,
+                                       params={"key": key, "label": ",".join(labels) or None})
+
+    def unmatched_feedback(self, limit: Optional[int] = None) -> pd.DataFrame:
+        """Labels no logged prediction has the key of (yet): ``key``, ``received_at`` and the labels."""
+        d = self._client._http.json("GET", f"/v1/pipelines/{segment(self.name)}/feedback/unmatched", params={"limit": limit})
+        return pd.DataFrame([{"key": l["key"], "received_at": pd.to_datetime(l["received_at"], utc=True), **l["labels"]}
+                             for l in d.get("labels", [])])
 
     # -- inference -------------------------------------------------------------------------
 

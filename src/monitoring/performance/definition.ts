@@ -127,7 +127,7 @@ export function resolveMonitor(d: MonitorDefinition, now: number): ResolvedMonit
   const thresholds = thresholdsFor(metric as PerformanceMetric, d.thresholds);
   if (alert && !thresholds) bad(`'alert' needs 'thresholds' to judge windows by`);
   return {
-    pipeline: d.pipeline, task: d.task, key: checkKeySpec(d.key), label: d.label, prediction: { column: d.prediction.column, index },
+    pipeline: d.pipeline, task: d.task, key: checkKeySpec(d.key, 'INVALID_MONITOR'), label: d.label, prediction: { column: d.prediction.column, index },
     probabilities, classes, positive, metric: metric as PerformanceMetric, thresholds,
     window: { width, interval, start }, coverage: { min, max_delay: maxDelay }, reference, alert,
   };

@@ -10,11 +10,11 @@ import type { Segment } from '../../logs/read.ts';
 
 export type KeySpec = 'request_id' | `metadata.${string}`;
 
-export function checkKeySpec(spec: unknown, field = 'key'): KeySpec {
+export function checkKeySpec(spec: unknown, code: 'INVALID_FEEDBACK' | 'INVALID_MONITOR' = 'INVALID_FEEDBACK'): KeySpec {
   if (spec === undefined || spec === null || spec === '') return 'request_id';
   if (spec === 'request_id' || (typeof spec === 'string' && /^metadata\.[A-Za-z0-9_.-]+$/.test(spec) && spec !== 'metadata.request_id')) return spec as KeySpec;
   if (spec === 'metadata.request_id') return 'request_id';
-  return fail('INVALID_FEEDBACK', `'${field}' must be 'request_id' or 'metadata.<field>' (a caller's id logged with the request), got ${JSON.stringify(spec)}`);
+  return fail(code, `'key' must be 'request_id' or 'metadata.<field>' (a caller's id logged with the request), got ${JSON.stringify(spec)}`);
 }
 
 /** The stored key of one uploaded label's key value(s). */
