@@ -148,6 +148,17 @@ describe('feedback: formats, keys, replacement, unmatched labels', () => {
     assert.ok(w.challengers[0].value < w.value, `the challenger, fed unscaled inputs, is worse on outcomes (F1): ${JSON.stringify(w.challengers[0])}`);
   });
 
+  it('compare shows each arm and challenger on outcomes, through a saved monitor', async () => {
+    const m = await call(s, 'POST', '/v1/monitors', { name: 'f1', ...definition({ metric: 'f1' }), window: { width: '1d' } });
+    assert.equal(m.status, 201, m.body.toString());
+    const c = await s.client.compare('bc', { monitor: 'f1' });
+    const answer = c.groups.find((g) => g.role === 'answer') as unknown as { performance: { labelled: number; value: number; metrics: { accuracy: number } } };
+    const shadow = c.groups.find((g) => g.role === 'shadow') as unknown as { performance: { labelled: number; value: number } };
+    assert.equal(answer.performance.labelled, 50);
+    assert.equal(shadow.performance.labelled, 50);
+    assert.ok(shadow.performance.value < answer.performance.value);
+  });
+
   it('bad uploads name the field and lose nothing', async () => {
     const noKey = await call(s, 'POST', '/v1/pipelines/bc/feedback?key=metadata.transaction_id', [{ is_malignant: 1 }]);
     assert.deepEqual([noKey.status, noKey.json.code], [400, 'INVALID_FEEDBACK']);

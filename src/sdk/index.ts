@@ -214,9 +214,10 @@ export class BettongClient {
     return this.json('GET', `/v1/pipelines/${encodeURIComponent(name)}/logs?${params}`);
   }
 
-  /** Per arm / model version summaries over a time range, to pick a winner. */
-  compare(name: string, q: { start?: TimeLike; end?: TimeLike } = {}): Promise<{ pipeline: string; groups: CompareGroup[] }> {
+  /** Per arm / model version summaries over a time range, to pick a winner; with `monitor`, each group's realised performance too. */
+  compare(name: string, q: { start?: TimeLike; end?: TimeLike; monitor?: string } = {}): Promise<{ pipeline: string; groups: CompareGroup[] }> {
     const params = new URLSearchParams();
+    if (q.monitor) params.set('monitor', q.monitor);
     if (q.start !== undefined) params.set('start', timeParam(q.start)!);
     if (q.end !== undefined) params.set('end', timeParam(q.end)!);
     return this.json('GET', `/v1/pipelines/${encodeURIComponent(name)}/compare?${params}`);

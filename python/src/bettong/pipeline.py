@@ -412,14 +412,17 @@ class Pipeline(Resource):
         self._steps = None  # the draft reloads from the new latest version
         return Deployment.from_json(d)
 
-    def compare(self, start: Optional[TimeLike] = None, end: Optional[TimeLike] = None) -> pd.DataFrame:
+    def compare(self, start: Optional[TimeLike] = None, end: Optional[TimeLike] = None,
+                monitor: Optional[str] = None) -> pd.DataFrame:
         """Per answering model path and per shadow challenger, a summary of the logs: one row
         per group with ``role``, ``models``, ``pipeline_versions``, ``rows``,
         ``validation_failure_rate``, ``errors``, ``latency_ms.p50/p95/p99`` and, per output
-        (element-wise for tensors: ``out.probabilities[1]``), ``out.<output>.count/mean/std/min/p25/p50/p75/max``."""
+        (element-wise for tensors: ``out.probabilities[1]``), ``out.<output>.count/mean/std/min/p25/p50/p75/max``.
+        With ``monitor`` (a saved performance monitor of this pipeline), ``performance.<metric>``,
+        ``performance.labelled`` and ``performance.coverage`` from the labels: a winner on outcomes."""
         self._flush_logs()
         d = self._client._http.json("GET", f"/v1/pipelines/{segment(self.name)}/compare",
-                                    params={"start": time_param(start), "end": time_param(end)})
+                                    params={"start": time_param(start), "end": time_param(end), "monitor": monitor})
         return _compare_frame(d.get("groups", []))
 
     # -- ground truth ----------------------------------------------------------------------
@@ -837,6 +840,12 @@ def _compare_frame(groups: list[dict[str, Any]]) -> pd.DataFrame:
             prefix = col if col.startswith(("out.", "in.")) else f"out.{col}"
             for stat, v in (summary or {}).items():
                 row[f"{prefix}.{stat}"] = v
+        perf = g.get("performance")
+        if perf:
+            row["performance.labelled"] = perf.get("labelled")
+            row["performance.coverage"] = perf.get("coverage")
+            for k, v in (perf.get("metrics") or {}).items():
+                row[f"performance.{k}"] = v
         rows.append(row)
     base = ["role", "models", "pipeline_versions", "rows", "validation_failure_rate", "errors",
             "latency_ms.p50", "latency_ms.p95", "latency_ms.p99"]

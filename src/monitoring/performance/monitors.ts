@@ -256,6 +256,14 @@ export class MonitorService {
     }));
   }
 
+  /** A saved monitor's metrics over any range (not a window of its grid): for compare. */
+  async over(workspaceId: number, name: string, start: number, end: number): Promise<PerformanceWindow> {
+    const r = await this.row(workspaceId, name);
+    await this.logs.flush();
+    const p: Prepared = { pipelineId: r.pipeline_id, def: JSON.parse(r.definition), calibration: r.calibration ? JSON.parse(r.calibration) : null };
+    return this.compute(p, { index: -1, start, end });
+  }
+
   // ---- for the scheduler ----
 
   async active(): Promise<{ id: number; grid: WindowGrid; next: number }[]> {
