@@ -80,3 +80,54 @@ ensure_step_python() {
     echo "$want" > "$stamp"
   fi
 }
+
+# Go tools the tests run, built once from the Go module proxy and kept in the user's cache:
+# Helm renders and lints the chart; SeaweedFS is the S3-compatible store the artifact tests use.
+BETTONG_BIN="${XDG_CACHE_HOME:-$HOME/.cache}/bettong/bin"
+HELM_VERSION=v3.22.0
+SEAWEEDFS_VERSION=v0.0.0-20261109003541-7506e5f91cd6
+export PATH="$BETTONG_BIN:$PATH"
+
+GO_TOOLCHAIN=go1.26.8
+
+# Go 1.21 and later fetch the toolchain a module asks for (GOTOOLCHAIN=auto). Debian bookworm's Go
+# (1.19) predates that: it only downloads a current toolchain, itself a module on the Go proxy.
+ensure_go() {
+  if command -v go >/dev/null 2>&1 && go env GOTOOLCHAIN >/dev/null 2>&1 && [ -n "$(go env GOTOOLCHAIN)" ]; then return 0; fi
+  local goroot="${BETTONG_BIN%/bin}/$GO_TOOLCHAIN"
+  if [ ! -x "$goroot/bin/go" ]; then
+    if ! command -v go >/dev/null 2>&1; then
+      echo "==> installing Go (apt-get)"
+      local sudo=""
+      [ "$(id -u)" -ne 0 ] && sudo="sudo"
+      $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends golang-go ca-certificates
+    fi
+    echo "==> fetching the Go toolchain $GO_TOOLCHAIN (a module on the Go proxy)"
+    local dir
+    dir=$(cd /tmp && go mod download -json "golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN.$(go env GOOS)-$(go env GOARCH)" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+    mkdir -p "$(dirname "$goroot")" && rm -rf "$goroot.tmp" && cp -r "$dir" "$goroot.tmp" && chmod -R u+w "$goroot.tmp"
+    # Module zips keep no file modes.
+    chmod +x "$goroot.tmp"/bin/* "$goroot.tmp"/pkg/tool/*/*
+    mv "$goroot.tmp" "$goroot"
+  fi
+  export PATH="$goroot/bin:$PATH"
+}
+
+ensure_helm() {
+  [ -x "$BETTONG_BIN/helm" ] && return 0
+  ensure_go
+  echo "==> building helm $HELM_VERSION (once; cached in $BETTONG_BIN)"
+  mkdir -p "$BETTONG_BIN"
+  GOBIN="$BETTONG_BIN" GOTOOLCHAIN=auto go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+}
+
+# SeaweedFS's go.mod has replace directives, which `go install pkg@version` refuses: build in its module directory.
+ensure_seaweedfs() {
+  [ -x "$BETTONG_BIN/weed" ] && return 0
+  ensure_go
+  echo "==> building SeaweedFS weed $SEAWEEDFS_VERSION (once, several minutes; cached in $BETTONG_BIN)"
+  mkdir -p "$BETTONG_BIN"
+  local dir
+  dir=$(cd /tmp && GOTOOLCHAIN=auto go mod download -json "github.com/seaweedfs/seaweedfs@$SEAWEEDFS_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
+  (cd "$dir" && GOTOOLCHAIN=auto go build -o "$BETTONG_BIN/weed.tmp" ./weed) && mv "$BETTONG_BIN/weed.tmp" "$BETTONG_BIN/weed"
+}

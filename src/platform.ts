@@ -2,9 +2,8 @@
  * Wires the domain services together over one data directory: the composition root that
  * the server, the tests and the CLI's `serve` share.
  */
-import path from 'node:path';
 import { AccessService } from './access/index.ts';
-import { ArtifactStore } from './artifacts/index.ts';
+import { type ArtifactOptions, type ArtifactStore, openArtifacts } from './artifacts/index.ts';
 import { DeploymentService } from './deployments/index.ts';
 import { InferenceService } from './inference/index.ts';
 import { InferenceLogWriter, type LogWriterOptions } from './logs/writer.ts';
@@ -22,6 +21,8 @@ type MonitorOutcome = NonNullable<Awaited<ReturnType<MonitorService['runWindow']
 
 export interface PlatformOptions {
   dataDir: string;
+  /** Where model artifacts live (default: the data directory). */
+  artifacts?: ArtifactOptions;
   logs?: LogWriterOptions;
   /** Assay scheduler and alert delivery settings. */
   assays?: MonitoringOptions;
@@ -50,7 +51,7 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
   const db = await openStore(opts.dataDir);
   let artifacts: ArtifactStore;
   try {
-    artifacts = new ArtifactStore(path.join(opts.dataDir, 'artifacts'));
+    artifacts = await openArtifacts({ ...opts.artifacts, dataDir: opts.dataDir, db });
   } catch (e) {
     await db.destroy();
     throw e;
@@ -88,6 +89,7 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
     await monitorScheduler.stop();
     await deployments.close();
     await logs.close();
+    await artifacts.close();
     await db.destroy();
   };
   try {

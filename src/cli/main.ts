@@ -35,6 +35,8 @@ const int = (what: string) => (v: string) => {
 program.command('serve')
   .description('run the platform: control plane and inference endpoints')
   .addOption(new Option('--data-dir <dir>', 'where the SQLite database and artifacts live').env('BETTONG_DATA_DIR').default('./bettong-data'))
+  .addOption(new Option('--artifacts <url>', 'where model artifacts live: s3://bucket/prefix (AWS_* variables), database, or a directory (default: <data-dir>/artifacts)').env('BETTONG_ARTIFACTS'))
+  .addOption(new Option('--artifacts-endpoint <url>', 'endpoint of an S3-compatible store, addressed path-style (default: AWS_ENDPOINT_URL, else AWS S3)').env('BETTONG_ARTIFACTS_ENDPOINT'))
   .addOption(new Option('--host <host>', 'address to bind').env('BETTONG_HOST').default('127.0.0.1'))
   .addOption(new Option('--port <port>', 'port to listen on').env('BETTONG_PORT').default('8080'))
   .addOption(new Option('--grpc-port <port>', 'port for the Open Inference Protocol over gRPC (default 8081; 0 when --port is 0: a free one)').env('BETTONG_GRPC_PORT'))

@@ -95,7 +95,7 @@ export class DeploymentService {
     const artifacts: Artifacts = new Map();
     for (const ref of version.steps.flatMap(stepModels)) {
       const mv = await this.registry.getVersionById(ref.model_version_id);
-      artifacts.set(mv.id, { runtime: mv.runtime, bytes: this.registry.readArtifact(mv), network: mv.network });
+      artifacts.set(mv.id, { runtime: mv.runtime, bytes: await this.registry.readArtifact(mv), network: mv.network });
     }
     const opts: LoadOptions = {
       threads: config.threads, stepTimeoutMs: config.step_timeout_ms, shadowTimeoutMs: config.shadow_timeout_ms,

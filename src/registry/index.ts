@@ -109,7 +109,7 @@ export class ModelRegistry {
       .executeTakeFirst();
     if (existing) return { version: toVersion(name, existing), created: false };
 
-    const { created } = this.artifacts.put(bytes);
+    const { created } = await this.artifacts.put(bytes);
     const now = Date.now();
     const row = await this.db.transaction().execute(async (tx) => {
       let model = await tx.selectFrom('models').select('id').where('workspace_id', '=', workspaceId).where('name', '=', name).executeTakeFirst();
@@ -125,7 +125,7 @@ export class ModelRegistry {
     }).catch(async (e) => {
       // The version was not recorded: the file written for it goes too, unless another version shares the content.
       if (created && !(await this.db.selectFrom('model_versions').select('id').where('sha256', '=', digest).executeTakeFirst().catch(() => ({ id: 0 })))) {
-        this.artifacts.remove(digest);
+        await this.artifacts.remove(digest);
       }
       throw e;
     });
@@ -184,7 +184,7 @@ export class ModelRegistry {
     return r ? toVersion(r.name, r) : fail('MODEL_VERSION_NOT_FOUND', `model version id ${id} not found`);
   }
 
-  readArtifact(v: ModelVersion): Buffer {
+  readArtifact(v: ModelVersion): Promise<Buffer> {
     return this.artifacts.read(v.sha256);
   }
 

@@ -1,6 +1,7 @@
 /** Starting and stopping a whole Bettong server over a data directory. */
 import { openPlatform, type Platform, type PlatformOptions } from '../platform.ts';
 import type { LogWriterOptions } from '../logs/writer.ts';
+import type { ArtifactOptions } from '../artifacts/index.ts';
 import type { MonitoringOptions } from '../monitoring/index.ts';
 import type { FastifyInstance } from 'fastify';
 import { buildServer, type ServerOptions, type ServerState } from './app.ts';
@@ -19,6 +20,7 @@ export interface StartOptions extends ServerOptions {
   metricsPort?: number;
   logs?: LogWriterOptions;
   assays?: MonitoringOptions;
+  artifacts?: ArtifactOptions;
   /** The admin's API token (BETTONG_ADMIN_TOKEN); on a first start without it, one is generated. */
   adminToken?: string;
   /** Where custom code runs (`--unsandboxed-custom-code` sets `unsandboxed`). */
@@ -59,7 +61,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     throw new Error(`refusing to listen on ${host} without authentication: outside loopback every request must carry an API token. ` +
       'Start with --auth (BETTONG_AUTH=1), or bind 127.0.0.1 for local mode.');
   }
-  const platform = await openPlatform({ dataDir: opts.dataDir, logs: opts.logs, assays: opts.assays, customCode: opts.customCode });
+  const platform = await openPlatform({ dataDir: opts.dataDir, artifacts: opts.artifacts, logs: opts.logs, assays: opts.assays, customCode: opts.customCode });
   // Whatever started is stopped again when a later step fails, so a failed start leaves nothing
   // running (model workers, timers, the database) that would keep the process alive.
   const started: (() => Promise<unknown>)[] = [() => platform.close()];

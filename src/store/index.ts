@@ -13,7 +13,8 @@ import * as m0003 from './migrations/0003_log_experiments.ts';
 import * as m0004 from './migrations/0004_access.ts';
 import * as m0005 from './migrations/0005_log_segments.ts';
 import * as m0006 from './migrations/0005_model_network.ts';
-import * as m0007 from './migrations/0006_performance.ts';
+import * as m0007 from './migrations/0006_artifacts.ts';
+import * as m0008 from './migrations/0007_performance.ts';
 
 export type { Database } from './schema.ts';
 export type DB = Kysely<Database>;
@@ -26,7 +27,8 @@ const migrations: Record<string, Migration> = {
   '0004_access': m0004,
   '0005_log_segments': m0005,
   '0005_model_network': m0006,
-  '0006_performance': m0007,
+  '0006_artifacts': m0007,
+  '0007_performance': m0008,
 };
 
 export const DEFAULT_WORKSPACE_ID = 1;

@@ -32,6 +32,14 @@ export interface ModelVersionTable {
   build_log: string | null;
 }
 
+/** Artifacts kept in the database (--artifacts database): content by its sha256. */
+export interface ArtifactTable {
+  sha256: string;
+  size: number;
+  bytes: Uint8Array;
+  created_at: number;
+}
+
 export interface PipelineTable {
   id: Generated<number>;
   workspace_id: number;
@@ -241,6 +249,7 @@ export interface Database {
   workspaces: WorkspaceTable;
   models: ModelTable;
   model_versions: ModelVersionTable;
+  artifacts: ArtifactTable;
   pipelines: PipelineTable;
   pipeline_versions: PipelineVersionTable;
   deployments: DeploymentTable;
