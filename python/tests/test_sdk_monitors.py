@@ -64,6 +64,12 @@ def test_feedback_monitor_preview_compare_and_plot(client: bettong.Client, uniqu
         assert answers.loc[arm, "performance.labelled"] == mask.sum()
         assert abs(answers.loc[arm, "performance.accuracy"] - accuracy_score(truth[mask], predicted[mask])) < 1e-9
 
+    # a per-row id list travels with its rows when a frame is inferred in several requests
+    more = [f"m{i}" for i in range(30)]
+    p.infer(trained.X.head(30), batch_size=7, metadata={"transaction_id": more})
+    r = p.add_feedback(pd.DataFrame({"transaction_id": more, "benign": 1}), key="transaction_id", label="benign")
+    assert r["matched"] == 30, r
+
     fig = preview.plot()
     assert fig.axes[0].get_ylabel() == "f1"
     saved.delete()

@@ -481,7 +481,8 @@ class Pipeline(Resource):
                 which are stacked, in order, into that input (a scikit-learn ``X`` works).
             batch_size: rows per request (default: up to 5,000 rows and 16 MiB per request).
             progress: show a progress bar (tqdm); by default only when there is more than one batch.
-            metadata: values logged with every row as ``metadata.<key>``.
+            metadata: values logged with every row as ``metadata.<key>``; a list with one value per row
+                (a caller's id per row, the key ground-truth labels can use) is split with the rows.
             transport: ``"auto"`` sends frames of up to 100 rows as records JSON (the server's
                 own ``time`` comes back) and larger ones as binary tensors (the Open Inference
                 Protocol's binary extension, exact and compact); ``"binary"`` or ``"records"`` forces one.
@@ -548,11 +549,12 @@ class Pipeline(Resource):
             for k, start in enumerate(starts):
                 stop = min(rows, start + size)
                 batch = {n: a[start:stop] for n, a in tensors.items()} if splittable else tensors
+                meta = _batch_metadata(metadata, rows, start, stop) if splittable else metadata
                 try:
                     if use_records:
-                        t, outs, flags = self._infer_records(batch, sig, stop - start, metadata, timeout)
+                        t, outs, flags = self._infer_records(batch, sig, stop - start, meta, timeout)
                     else:
-                        t, outs, broken = self._infer_binary(batch, sig, stop - start, metadata, timeout)
+                        t, outs, broken = self._infer_binary(batch, sig, stop - start, meta, timeout)
                         flags = {}
                         if broken is not None:
                             if rules is None:
@@ -823,6 +825,15 @@ def _anomaly_columns(broken: list[Any], rules: Sequence[str], rows: int) -> dict
     for name in names:
         cols[f"anomaly.{name}"] = np.asarray([name in b for b in sets], dtype=bool)
     return cols
+
+
+def _batch_metadata(metadata: Optional[Mapping[str, Any]], rows: int, start: int, stop: int) -> Optional[Mapping[str, Any]]:
+    """A batch's metadata: a list with one value per row of the whole frame (a caller's id per row,
+    the key ground-truth labels name rows by) is cut to the batch's rows; other values go whole."""
+    if not metadata:
+        return metadata
+    return {k: (list(v)[start:stop] if isinstance(v, (list, tuple, np.ndarray, pd.Series)) and len(v) == rows else v)
+            for k, v in metadata.items()}
 
 
 def _compare_frame(groups: list[dict[str, Any]]) -> pd.DataFrame:
