@@ -2,6 +2,8 @@
 # onnxruntime-node must not try to download CUDA files (no network but the registries).
 export ONNXRUNTIME_NODE_INSTALL=skip
 export npm_config_onnxruntime_node_install=skip
+# The console's browser tests drive Debian's chromium (ensure_chromium); never download a browser.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
 
 ensure_node_modules() {
   local stamp=node_modules/.bettong-lock.sha256
@@ -98,6 +100,27 @@ ensure_postgres() {
   $sudo mkdir -p /etc/postgresql-common
   echo 'create_main_cluster = false' | $sudo tee /etc/postgresql-common/createcluster.conf >/dev/null
   $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends postgresql
+}
+
+# The cluster test runs three servers behind a real HAProxy (Debian package) on loopback.
+ensure_haproxy() {
+  command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] && return 0
+  echo "==> installing haproxy (apt-get)"
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends haproxy >/dev/null 2>&1 ||
+    { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends haproxy; }
+}
+
+# The web console's browser tests (test/console.test.ts) drive Debian's chromium with playwright-core.
+ensure_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  local sudo=""
+  [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  echo "==> installing chromium (apt-get), for the console's browser tests"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 ||
+    { $sudo apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends chromium >/dev/null 2>&1; } ||
+    echo "warning: could not install chromium; the console's browser tests will be skipped"
 }
 
 # Go tools the tests run, built once from the Go module proxy and kept in the user's cache:

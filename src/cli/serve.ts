@@ -64,6 +64,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   }
   const state = o.database ? `state in PostgreSQL ${redact(o.database)}, ` : '';
   console.log(`bettong listening on ${server.url} (${state}data in ${path.resolve(o.dataDir)}${o.artifacts ? `, artifacts in ${o.artifacts}` : ''})`);
+  console.log(`web console: open ${server.url}/ in a browser (${auth ? 'sign in with an API token' : 'no token needed in local mode'})`);
   console.log(auth ? 'auth on: every request needs Authorization: Bearer <token>' : 'local mode: requests without a token act as the admin (loopback only; --auth to require tokens)');
   if (tracing) console.log(`tracing on: spans exported over OTLP to ${process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'the default endpoint'}`);
   if (server.metricsUrl) console.log(`Prometheus metrics (no token, loopback only) on ${server.metricsUrl}`);

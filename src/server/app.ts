@@ -10,6 +10,7 @@ import { modelRoutes } from './routes/models.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
 import { logRoutes } from './routes/logs.ts';
 import { assayRoutes } from './routes/assays.ts';
+import { monitorRoutes } from './routes/monitors.ts';
 import { accessRoutes } from './routes/access.ts';
 import { installAuth } from './auth.ts';
 import { DataPlane, type ServerState } from './dataplane.ts';
@@ -23,6 +24,7 @@ import { NAME_MAX_LENGTH } from '../registry/index.ts';
 import { clientError, frameworkError, sendError } from './errors.ts';
 import { installRequestMetrics, metricsRoutes } from './metrics.ts';
 import { installTracing } from './tracing.ts';
+import { consoleRoutes } from './console.ts';
 
 export type { ServerState } from './dataplane.ts';
 
@@ -78,8 +80,10 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
   await app.register(pipelineRoutes(platform));
   await app.register(logRoutes(platform));
   await app.register(assayRoutes(platform));
+  await app.register(monitorRoutes(platform));
   await app.register(recordsRoutes(platform));
   await app.register(oipRoutes(dataplane));
+  await app.register(consoleRoutes());
   app.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () => app.swagger());
   return { app, platform, state, dataplane, authorizer };
 }

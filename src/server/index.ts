@@ -27,6 +27,8 @@ export interface StartOptions extends ServerOptions {
   adminToken?: string;
   /** Where custom code runs (`--unsandboxed-custom-code` sets `unsandboxed`). */
   customCode?: PlatformOptions['customCode'];
+  /** Following changes made through other servers on the same database. */
+  sync?: PlatformOptions['sync'];
 }
 
 export interface RunningServer {
@@ -63,7 +65,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     throw new Error(`refusing to listen on ${host} without authentication: outside loopback every request must carry an API token. ` +
       'Start with --auth (BETTONG_AUTH=1), or bind 127.0.0.1 for local mode.');
   }
-  const platform = await openPlatform({ dataDir: opts.dataDir, database: opts.database, artifacts: opts.artifacts, logs: opts.logs, assays: opts.assays, customCode: opts.customCode });
+  const platform = await openPlatform({ dataDir: opts.dataDir, database: opts.database, artifacts: opts.artifacts, logs: opts.logs, assays: opts.assays, customCode: opts.customCode, sync: opts.sync });
   // Whatever started is stopped again when a later step fails, so a failed start leaves nothing
   // running (model workers, timers, the database) that would keep the process alive.
   const started: (() => Promise<unknown>)[] = [() => platform.close()];
