@@ -1,13 +1,15 @@
 import type { Kysely } from 'kysely';
+import { columnTypes } from '../columns.ts';
 
 /**
  * Ground truth and performance monitors (issue 16): labels as uploaded (a later label for the same
  * key replaces the earlier, which stays as history with `replaced_at` set), monitors with their
- * CBPE calibration, per-window results once final, alert deliveries. Schema builder types only,
- * so the same file runs on SQLite and PostgreSQL.
+ * CBPE calibration, per-window results once final, alert deliveries. Column types from
+ * store/columns.ts, so the same file runs on SQLite and PostgreSQL.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  const id = (c: any) => c.primaryKey().autoIncrement();
+  // An identity key on PostgreSQL, autoincrement on SQLite.
+  const { id } = columnTypes(db);
   await db.schema.createTable('feedback_labels')
     .addColumn('id', 'integer', id)
     .addColumn('workspace_id', 'integer', (c) => c.notNull().references('workspaces.id'))
