@@ -27,6 +27,11 @@ export interface SandboxSettings {
   network?: boolean;
   /** The interpreter Python steps run with (its environment has pandas, numpy, pyarrow); default $BETTONG_PYTHON or python3. */
   python?: string;
+  /**
+   * Where Python environments (per requirements.txt) and the artifact copies workers read are
+   * kept (`--cache-dir`); the server defaults it inside the data dir (src/platform.ts).
+   */
+  cacheDir?: string;
 }
 
 /** A host path the worker sees at `inside`: read-only unless `writable`; skipped when `optional` and missing. */
