@@ -9,7 +9,7 @@
  *   }
  *   def load():                 # optional, runs once; what it returns is predict's second argument
  *       return {"threshold": 40}
- *   def predict(df, state):     # df: a pandas DataFrame, one column per input
+ *   def predict(df, state):     # df: a pandas DataFrame, one column per input (worker.py InputLayout)
  *       return {"risk": (df["age"] > state["threshold"]).astype("float32")}
  *
  * predict returns a DataFrame or a dict of numpy arrays, one value (or array) per row. A pickled

@@ -5,7 +5,8 @@ an XGBoost booster (JSON or UBJ) or a LightGBM model file, each served by a buil
 below with its signature from the model's own metadata; or code: a single model.py, or a .zip / .tar.gz holding
 model.py and its files, unpacked into the private scratch dir, imported, load() called once.
 Says hello with the signature, then answers calls on the channel (fd 3): Arrow IPC inputs -> a pandas DataFrame
-(one column per input; tensors as numpy arrays in the cells) -> predict(df) -> a DataFrame or a
+(one column per input; tensors as numpy arrays in the cells, or one column per element for an
+input declared "flatten" / "columns": InputLayout) -> predict(df) -> a DataFrame or a
 dict of numpy arrays -> Arrow IPC. Frames as in src/runtimes/sandbox/channel.ts.
 """
 import importlib.util
