@@ -6,12 +6,12 @@
  * in one run. Target: Bettong >= 1.5x MLServer's throughput with a lower p99.
  *
  *   npm run bench:python-mlserver
- *   BENCH_SECONDS=8 BENCH_CONCURRENCY=32 BENCH_ROUNDS=2 BENCH_BETTONG=0,2,0b BENCH_MLSERVER_WORKERS=0,2
+ *   BENCH_SECONDS=8 BENCH_CONCURRENCY=32 BENCH_ROUNDS=2 BENCH_BETTONG=0,2,0b BENCH_MLSERVER=0,2,2b
  *
  * Configurations: Bettong `replicas` (0: one step worker used from the server thread; N: N
  * replicas, each with its own worker process), a `b` suffix adds dynamic batching
  * (max_batch_size 32, max_delay_ms 1); MLServer `parallel_workers` (0: inference in the server
- * process). Each is measured every round, the order rotated; the best round of each is kept and
+ * process), a `b` suffix adds its adaptive batching (max_batch_size 32, max_batch_time 1 ms). Each is measured every round, the order rotated; the best round of each is kept and
  * the best configuration of each server compared. Both answer `predict` and `predict_proba`
  * (MLServer is asked for both outputs), and the answers are checked to agree before measuring.
  * Needs bench/.venv-mlserver (made here when missing, as bench/serve.ts does) and wrk
@@ -30,7 +30,7 @@ const SECONDS = Number(process.env.BENCH_SECONDS ?? 8);
 const CONC = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const BETTONG_CONFIGS = (process.env.BENCH_BETTONG ?? '0,2,0b').split(',');
-const MLSERVER_WORKERS = (process.env.BENCH_MLSERVER_WORKERS ?? '0,2').split(',').map(Number);
+const MLSERVER_CONFIGS = (process.env.BENCH_MLSERVER ?? '0,2,2b').split(',');
 const VENV = path.join(BENCH, '.venv-mlserver');
 const MLSERVER_PYTHON = path.join(VENV, 'bin', 'python');
 const STEP_PYTHON = process.env.BETTONG_PYTHON || path.join(ROOT, '.venv-steps', 'bin', 'python');
@@ -148,7 +148,12 @@ async function bettong(modelDir: string, config: string): Promise<{ load: Load; 
   }
 }
 
-async function mlserver(modelDir: string, workers: number): Promise<{ load: Load; answer: Answer }> {
+async function mlserver(modelDir: string, config: string): Promise<{ load: Load; answer: Answer }> {
+  const workers = Number.parseInt(config, 10);
+  // MLServer's adaptive batching, the counterpart of Bettong's dynamic batching.
+  const settingsFile = path.join(modelDir, MODEL, 'model-settings.json');
+  const { max_batch_size: _s, max_batch_time: _t, ...settings } = JSON.parse(fs.readFileSync(settingsFile, 'utf8'));
+  fs.writeFileSync(settingsFile, JSON.stringify(config.endsWith('b') ? { ...settings, max_batch_size: 32, max_batch_time: 0.001 } : settings));
   const [http, grpc, metrics] = [await freePort(), await freePort(), await freePort()];
   run(MLSERVER_PYTHON, [path.join(BENCH, 'mlserver_models.py'), modelDir, '--http-port', String(http), '--grpc-port', String(grpc),
     '--metrics-port', String(metrics), '--parallel-workers', String(workers), '--settings-only']);
@@ -172,14 +177,14 @@ const versions = run(MLSERVER_PYTHON, ['-c', 'import mlserver, sklearn, sys; pri
 log(`the same model.joblib (${MODEL}: StandardScaler + LogisticRegression) in both; ${versions}; Bettong steps: ${STEP_PYTHON}`);
 log(`wrk ${CONC} connections, ${SECONDS} s per point, OIP REST batch 1, ${ROUNDS} round(s), order rotated`);
 
-const points = [...BETTONG_CONFIGS.map((c) => ({ server: 'bettong', config: c })), ...MLSERVER_WORKERS.map((w) => ({ server: 'mlserver', config: String(w) }))];
+const points = [...BETTONG_CONFIGS.map((c) => ({ server: 'bettong', config: c })), ...MLSERVER_CONFIGS.map((c) => ({ server: 'mlserver', config: c }))];
 const best = new Map<string, Load>();
 let reference: Answer | undefined;
 try {
   for (let round = 0; round < ROUNDS; round++) {
     const order = points.map((_, i) => points[(i + round) % points.length]);
     for (const p of order) {
-      const { load, answer } = p.server === 'bettong' ? await bettong(modelDir, p.config) : await mlserver(modelDir, Number(p.config));
+      const { load, answer } = p.server === 'bettong' ? await bettong(modelDir, p.config) : await mlserver(modelDir, p.config);
       reference ??= answer;
       if (answer.label !== reference.label || answer.proba.some((x, i) => Math.abs(x - reference!.proba[i]) > 1e-6)) {
         throw new Error(`${p.server} ${p.config} answered ${JSON.stringify(answer)}, not ${JSON.stringify(reference)}`);
@@ -195,11 +200,14 @@ try {
   fs.rmSync(modelDir, { recursive: true, force: true });
 }
 
-const top = (server: string) => [...best].filter(([n]) => n.startsWith(server)).sort((a, b) => b[1].rps - a[1].rps)[0];
-const [bName, b] = top('bettong');
-const [mName, m] = top('mlserver');
-const ratio = b.rps / m.rps;
+const top = (server: string, batching: boolean) => [...best].filter(([n]) => n.startsWith(server) && n.endsWith('b') === batching).sort((a, b) => b[1].rps - a[1].rps)[0];
 console.log('\n| server, config | req/s | p50 ms | p99 ms |\n|---|---|---|---|');
 for (const [n, l] of best) console.log(`| ${n} | ${l.rps.toFixed(0)} | ${l.p50.toFixed(2)} | ${l.p99.toFixed(2)} |`);
-console.log(`\nbest: ${bName} ${b.rps.toFixed(0)} req/s p99 ${b.p99.toFixed(2)} ms vs ${mName} ${m.rps.toFixed(0)} req/s p99 ${m.p99.toFixed(2)} ms`);
-console.log(`throughput ${ratio.toFixed(2)}x MLServer's (target >= 1.5x): ${ratio >= 1.5 ? 'PASS' : 'MISS'}; p99 ${b.p99 < m.p99 ? 'lower: PASS' : 'not lower: MISS'}`);
+for (const batching of [false, true]) {
+  const [bName, b] = top('bettong', batching) ?? [];
+  const [mName, m] = top('mlserver', batching) ?? [];
+  if (!b || !m) continue;
+  const ratio = b.rps / m.rps;
+  console.log(`\n${batching ? 'with' : 'without'} batching: ${bName} ${b.rps.toFixed(0)} req/s p99 ${b.p99.toFixed(2)} ms vs ${mName} ${m.rps.toFixed(0)} req/s p99 ${m.p99.toFixed(2)} ms`);
+  console.log(`  throughput ${ratio.toFixed(2)}x MLServer's (target >= 1.5x): ${ratio >= 1.5 ? 'PASS' : 'MISS'}; p99 ${b.p99 < m.p99 ? 'lower: PASS' : 'not lower: MISS'}`);
+}

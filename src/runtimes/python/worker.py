@@ -177,6 +177,12 @@ def datatype_of(dtype):
     return "BYTES"
 
 
+ARGMAX_CLASSIFIERS = {
+    "LogisticRegression", "MLPClassifier", "RandomForestClassifier", "ExtraTreesClassifier",
+    "DecisionTreeClassifier", "ExtraTreeClassifier",
+}
+
+
 def load_estimator(artifact):
     """A fitted scikit-learn estimator or Pipeline: signature from its own metadata.
 
@@ -208,9 +214,16 @@ def load_estimator(artifact):
         targets = int(getattr(est, "n_outputs_", 1) or 1)
         outputs = [{"name": "prediction", "datatype": "FP64", "shape": [-1] if targets == 1 else [-1, targets]}]
     first = outputs[0]["name"]
+    # Classifiers whose predict is, in scikit-learn's own code, the class of the largest
+    # predict_proba (or a monotonic function of the same scores): one pass gives both outputs.
+    one_pass = proba and type(est.steps[-1][1] if hasattr(est, "steps") else est).__name__ in ARGMAX_CLASSIFIERS
+    classes_array = np.asarray(classes) if classes is not None else None
 
     def predict(df):
         X = df[names] if names is not None else np.stack(df["input"].to_numpy())
+        if one_pass:
+            p = est.predict_proba(X)
+            return {first: classes_array.take(np.argmax(p, axis=1)), "probabilities": p}
         out = {first: est.predict(X)}
         if proba:
             out["probabilities"] = est.predict_proba(X)
