@@ -2,7 +2,7 @@
  * How a custom-code worker process is started: inside bubblewrap (new user, mount, PID, network,
  * IPC and UTS namespaces; read-only system dirs, the step's own files and runtime, a private
  * scratch tmpfs; no /proc, no environment from the server) under resource limits (prlimit: data
- * memory, CPU time, processes) and, when the server runs as root, as an unprivileged user of
+ * memory, processes; CPU time is limited per call by worker-process.ts) and, when the server runs as root, as an unprivileged user of
  * its own. Unsandboxed mode (an explicit server flag) keeps the separate process and the limits
  * but not the isolation.
  */

@@ -68,7 +68,7 @@ export class WorkerProcess {
   /** Why we stopped the current process ourselves (its exit is then no surprise). */
   private stopping: string | undefined;
   private tail: string[] = [];
-  /** CPU time of the process tree when the call now running began (calls run one at a time, in order). */
+  /** CPU time of the process tree when the oldest call in flight began (a Python worker runs calls one at a time, in order). */
   private cpuAtCallStart = 0;
   private cpuCheck?: NodeJS.Timeout;
   /** The worker's hello once loaded: `{ signature }`. */
