@@ -12,6 +12,7 @@ COPY tsconfig.json tsconfig.build.json README.md ./
 COPY bin ./bin
 COPY scripts/build.mjs ./scripts/build.mjs
 COPY src ./src
+COPY console ./console
 COPY testdata/models/digits_mlp.onnx ./testdata/models/digits_mlp.onnx
 RUN npm pack --pack-destination /tmp/pack \
  && npm install -g --prefix /opt/bettong --no-audit --no-fund /tmp/pack/bettong-*.tgz

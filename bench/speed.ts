@@ -15,6 +15,9 @@
  *                  numpy on the same values, within 3x.
  *   5. gRPC      - the same server over OIP gRPC, driven by ghz (bench/.bin/ghz, as bench/serve.ts
  *                  installs it), against REST's wrk figure: gRPC >= REST.
+ *   6. MLServer  - MLServer 1.7 + mlserver-sklearn serving the same MLP retrained in scikit-learn
+ *                  (bench/mlserver_models.py), parallel_workers 0 and 1, the same wrk load: Bettong's
+ *                  p99 (logging on) at least 3x lower than the lower of their p99s. BENCH_MLSERVER=0 skips it.
  *
  *   npm run bench   (BENCH_SECONDS=8, BENCH_CONCURRENCY=32; BENCH_CPU_PROF=<dir> profiles the server;
  *                    BENCH_BASELINE_ROOT=<checkout> also measures that checkout's server, for before/after)
@@ -23,9 +26,10 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as protoLoader from '@grpc/proto-loader';
 import { PROTO, PROTO_OPTIONS } from './load.ts';
 
@@ -55,12 +59,19 @@ function startNode(args: string[], env: NodeJS.ProcessEnv, pattern: RegExp): Pro
   children.add(child);
   child.once('exit', () => children.delete(child));
   let out = '';
+  let started = false;
   return new Promise((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => { out += d; });
     child.stdout!.on('data', (d: Buffer) => {
+      // Once started, the server's request lines are read and dropped: this process shares the box
+      // with the server under load and must not spend it keeping megabytes of log text.
+      if (started) return;
       out += d;
       const m = pattern.exec(out);
-      if (m) resolve({ child, url: /(http:\/\/[^\s]+)/.exec(m[0])![1], out: () => out });
+      if (m) {
+        started = true;
+        resolve({ child, url: /(http:\/\/[^\s]+)/.exec(m[0])![1], out: () => out });
+      }
     });
     child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited (${code}):\n${out}`)));
   });
@@ -77,7 +88,7 @@ async function stop(child: ChildProcess): Promise<void> {
 
 function run(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const c = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GOBIN: path.dirname(GHZ) } });
     let out = '';
     c.stdout.on('data', (d: Buffer) => { out += d; });
     c.stderr.on('data', (d: Buffer) => { out += d; });
@@ -128,6 +139,8 @@ async function startBettong(env: NodeJS.ProcessEnv, root = ROOT, grpc = false): 
 }
 
 const results: { target: string; figure: string; baseline: string; pass: boolean }[] = [];
+/** Bettong's serving point (logging on, median round), for the MLServer comparison. */
+let servingOn: Load | undefined;
 const fmt = (l: Load) => `${l.rps.toFixed(0)} req/s, p50 ${l.p50.toFixed(2)} ms, p99 ${l.p99.toFixed(2)} ms (load ${l.load})`;
 
 async function serving(): Promise<void> {
@@ -166,6 +179,7 @@ async function serving(): Promise<void> {
   const measured: Record<string, Load> = {};
   for (const [k, v] of Object.entries(points)) measured[k] = [...v].sort((a, b) => a.rps - b.rps)[Math.floor(v.length / 2)];
   const on = measured['logging on'];
+  servingOn = on;
   const off = measured['logging off'];
   const c = measured.ceiling;
   if (on.non2xx || off.non2xx || c.non2xx) throw new Error('non-2xx answers under load');
@@ -182,9 +196,9 @@ async function serving(): Promise<void> {
 interface Ingest { answered: number; logged: number; sent: number; paging: number }
 
 /** Records route, 1,000-row requests from a few concurrent clients; then every row must be in the log, read back by paging. */
-async function ingestRun(root: string): Promise<Ingest> {
+export async function ingestRun(root: string, env: NodeJS.ProcessEnv = {}): Promise<Ingest> {
   const ROWS = 1000;
-  const s = await startBettong({}, root);
+  const s = await startBettong(env, root);
   try {
     const records = Array.from({ length: ROWS }, (_, i) => ({ input: row.map((x, j) => (j === 0 ? i : x)) }));
     const body = JSON.stringify(records);
@@ -219,10 +233,10 @@ async function ingestRun(root: string): Promise<Ingest> {
 }
 
 /** The log writer alone, in this process: digits-shaped 1,000-row entries appended while its writer thread keeps up. */
-async function writerAlone(): Promise<{ rows: number; rps: number; written: number }> {
+export async function writerAlone(database?: string): Promise<{ rows: number; rps: number; written: number }> {
   const { openPlatform } = await import('../src/platform.ts');
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bettong-speed-writer-'));
-  const p = await openPlatform({ dataDir });
+  const p = await openPlatform({ dataDir, database });
   try {
     const n = 1000;
     const input = Float32Array.from({ length: n * 64 }, (_, i) => i % 17);
@@ -279,8 +293,10 @@ async function ingest(): Promise<void> {
 /** ghz on one connection with the row in raw_input_contents (as tritonclient sends it); REST's wrk point beside it. */
 async function grpcVsRest(): Promise<void> {
   if (!fs.existsSync(GHZ)) {
-    log('gRPC: no bench/.bin/ghz (npm run bench:serve installs it with go install); skipped');
-    return;
+    // As bench/serve.ts does: built once from the Go module proxy into bench/.bin (git-ignored).
+    log('gRPC: installing ghz v0.93.0 into bench/.bin with go install (once)');
+    await run('go', ['install', 'github.com/bojand/ghz/cmd/ghz@v0.93.0']).catch((e) => log(`  go install failed: ${String(e).split('\n').slice(-3).join(' ')}`));
+    if (!fs.existsSync(GHZ)) { log('gRPC: no bench/.bin/ghz; skipped'); return; }
   }
   log(`gRPC: ghz, ${CONC} concurrent calls on 1 connection, ${SECONDS}s; REST with wrk on the same server`);
   const s = await startBettong({}, ROOT, true);
@@ -311,6 +327,100 @@ async function grpcVsRest(): Promise<void> {
   }
 }
 
+const MLSERVER_VENV = path.join(BENCH, '.venv-mlserver');
+
+/** bench/.venv-mlserver with bench/requirements-mlserver.txt (as bench/serve.ts makes it); null with the reason logged when it cannot be. */
+async function mlserverPython(): Promise<string | null> {
+  const req = fs.readFileSync(path.join(BENCH, 'requirements-mlserver.txt'), 'utf8');
+  const python = path.join(MLSERVER_VENV, 'bin', 'python');
+  const stamp = path.join(MLSERVER_VENV, '.bench-requirements');
+  if (fs.existsSync(path.join(MLSERVER_VENV, 'bin', 'mlserver')) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === req) return python;
+  log('MLServer: making bench/.venv-mlserver (once, pip install -r bench/requirements-mlserver.txt)');
+  try {
+    if (!fs.existsSync(python)) await run(process.env.BENCH_PYTHON ?? 'python3', ['-m', 'venv', MLSERVER_VENV]);
+    await run(python, ['-m', 'pip', 'install', '--disable-pip-version-check', '-q', '-r', path.join(BENCH, 'requirements-mlserver.txt')]);
+  } catch (e) {
+    log(`MLServer not measured: ${(e as Error).message.split('\n').slice(-6).join('\n')}`);
+    return null;
+  }
+  fs.writeFileSync(stamp, req);
+  return python;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address() as net.AddressInfo; srv.close(() => resolve(port)); });
+  });
+}
+
+/** MLServer with `workers` inference processes, the digits model, the same wrk load; stopped with its process group. */
+async function mlserverPoint(python: string, dir: string, workers: number): Promise<Load> {
+  const [httpPort, grpcPort, metricsPort] = [await freePort(), await freePort(), await freePort()];
+  await run(python, [path.join(BENCH, 'mlserver_models.py'), dir, '--http-port', String(httpPort), '--grpc-port', String(grpcPort), '--metrics-port', String(metricsPort),
+    '--parallel-workers', String(workers), ...(fs.existsSync(path.join(dir, 'digits')) ? ['--settings-only'] : [])]);
+  const logFile = path.join(dir, `mlserver-${workers}.log`);
+  const fd = fs.openSync(logFile, 'w');
+  const child = spawn(path.join(MLSERVER_VENV, 'bin', 'mlserver'), ['start', dir], { cwd: dir, detached: true, stdio: ['ignore', fd, fd] });
+  fs.closeSync(fd);
+  const kill = (sig: NodeJS.Signals) => { try { process.kill(-child.pid!, sig); } catch { /* gone */ } };
+  const group = { kill: (sig?: NodeJS.Signals) => { kill(sig ?? 'SIGTERM'); return true; } } as unknown as ChildProcess;
+  children.add(group);
+  const url = `http://127.0.0.1:${httpPort}/v2/models/digits`;
+  try {
+    const deadline = Date.now() + 180_000;
+    while (!(await fetch(`${url}/ready`).then((r) => r.ok, () => false))) {
+      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`mlserver (parallel_workers ${workers}) did not start:\n${fs.readFileSync(logFile, 'utf8').slice(-2000)}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+    const label = JSON.parse(await http(url, 'POST', '/infer', oipBody)).outputs[0].data[0];
+    if (label !== expected.outputs.label.data[0]) throw new Error(`mlserver answered label ${label}, the fixture says ${expected.outputs.label.data[0]}`);
+    return await wrk(`${url}/infer`, oipBody, CONC, SECONDS);
+  } finally {
+    const exited = new Promise((r) => (child.exitCode !== null ? r(null) : child.once('exit', r)));
+    kill('SIGTERM');
+    const t = setTimeout(() => kill('SIGKILL'), 20_000);
+    await exited;
+    clearTimeout(t);
+    kill('SIGKILL'); // its inference workers, if any outlived it
+    children.delete(group);
+  }
+}
+
+/** Bettong's p99 (logging on, from the serving rounds) against the MLServer config with the lowest p99, same payload and wrk load. */
+async function mlserver(): Promise<void> {
+  if (process.env.BENCH_MLSERVER === '0' || !servingOn) { log('MLServer: skipped (BENCH_MLSERVER=0 or no serving point)'); return; }
+  const python = await mlserverPython();
+  if (!python) return;
+  log(`MLServer: parallel_workers 0 and 1, wrk ${CONC} connections, ${SECONDS}s each`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bettong-speed-mlserver-'));
+  let best: { workers: number; l: Load } | undefined;
+  try {
+    for (const workers of [0, 1]) {
+      let l: Load;
+      try {
+        l = await mlserverPoint(python, dir, workers);
+        if (l.non2xx) throw new Error(`mlserver answered ${l.non2xx} non-2xx under load`);
+      } catch (e) {
+        // A peer that does not run is reported, not fatal: the rest of the bench still stands.
+        log(`  mlserver parallel_workers ${workers} not measured: ${(e as Error).message}`);
+        continue;
+      }
+      log(`  mlserver parallel_workers ${workers}: ${fmt(l)}`);
+      if (!best || l.p99 < best.l.p99) best = { workers, l }; // the config with the lower tail: the harder comparison
+    }
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const on = servingOn;
+  if (!best) { log('MLServer: no config ran; target 1d not measured'); return; }
+  results.push({
+    target: '1d p99 >= 3x lower than MLServer\'s (c=32)', figure: `${(best!.l.p99 / on.p99).toFixed(1)}x lower (${on.p99.toFixed(2)} ms)`,
+    baseline: `MLServer parallel_workers ${best!.workers}: ${fmt(best!.l)}`, pass: best!.l.p99 >= 3 * on.p99,
+  });
+}
+
 /** bench/assay.ts in a child: its table gives Bettong's time and numpy's on the same values. */
 async function assay(): Promise<void> {
   const rows = process.env.BENCH_ASSAY_ROWS ?? '1000000';
@@ -339,6 +449,7 @@ async function main(): Promise<void> {
   }
   log(`load generator: ${await wrkVersion()} (C, event-loop based; 1 thread here, so it runs faster than the bare fastify ceiling it drives)`);
   if (!ONLY || ONLY.includes('serving')) await serving();
+  if (!ONLY || ONLY.includes('mlserver')) await mlserver();
   if (!ONLY || ONLY.includes('ingest')) await ingest();
   if (!ONLY || ONLY.includes('assay')) await assay();
   if (!ONLY || ONLY.includes('grpc')) await grpcVsRest();
@@ -347,4 +458,5 @@ async function main(): Promise<void> {
   for (const r of results) console.log(`| ${r.target.padEnd(w)} | ${r.figure} | ${r.baseline} | ${r.pass ? 'PASS' : 'MISS'} |`);
 }
 
-await main();
+// bench/postgres.ts imports the ingest runs from here.
+if (import.meta.url === pathToFileURL(process.argv[1]).href) await main();

@@ -21,4 +21,11 @@ for (const entry of fs.readdirSync(src, { recursive: true, withFileTypes: true }
   fs.mkdirSync(path.dirname(to), { recursive: true });
   fs.copyFileSync(from, to);
 }
+// The web console: static files (hashed assets and index.html) that the server serves at /.
+const { buildConsole } = await import('../console/build.mjs');
+for (const [name, contents] of Object.entries(await buildConsole())) {
+  const to = path.join(dist, 'console', name);
+  fs.mkdirSync(path.dirname(to), { recursive: true });
+  fs.writeFileSync(to, contents);
+}
 console.log(`built ${path.relative(root, dist)}/`);

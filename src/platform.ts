@@ -6,7 +6,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { AccessService } from './access/index.ts';
-import { ArtifactStore } from './artifacts/index.ts';
+import { ClusterSync, Leases, type SyncOptions } from './cluster/index.ts';
+import { type ArtifactOptions, type ArtifactStore, openArtifacts } from './artifacts/index.ts';
 import { DeploymentService } from './deployments/index.ts';
 import { InferenceService } from './inference/index.ts';
 import { InferenceLogWriter, type LogWriterOptions } from './logs/writer.ts';
@@ -20,11 +21,17 @@ import { type DB, openStore } from './store/index.ts';
 
 export interface PlatformOptions {
   dataDir: string;
+  /** A postgres:// URL: state and inference logs live there instead of SQLite in dataDir (artifacts stay in dataDir). */
+  database?: string;
+  /** Where model artifacts live (default: the data directory). */
+  artifacts?: ArtifactOptions;
   logs?: LogWriterOptions;
   /** Assay scheduler and alert delivery settings. */
   assays?: MonitoringOptions;
   /** Where custom code (js, python steps) runs: the sandbox, or without one when explicitly allowed. */
   customCode?: Pick<SandboxSettings, 'unsandboxed' | 'bwrap' | 'python' | 'cacheDir'>;
+  /** Following changes made through other servers on the same database. */
+  sync?: SyncOptions;
 }
 
 /**
@@ -61,10 +68,10 @@ export interface Platform {
 }
 
 export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
-  const db = await openStore(opts.dataDir);
+  const db = await openStore(opts.dataDir, opts.database);
   let artifacts: ArtifactStore;
   try {
-    artifacts = new ArtifactStore(path.join(opts.dataDir, 'artifacts'));
+    artifacts = await openArtifacts({ ...opts.artifacts, dataDir: opts.dataDir, db });
   } catch (e) {
     await db.destroy();
     throw e;
@@ -80,25 +87,30 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
   const clock = opts.assays?.now ?? Date.now;
   const allowPrivateWebhooks = opts.assays?.allowPrivateWebhooks ?? false;
   const assays = new AssayService(db, pipelines, logs, clock, allowPrivateWebhooks);
-  const alerts = new AlertDispatcher(db, { ...opts.assays?.alerts, allowPrivateTargets: allowPrivateWebhooks }, clock);
+  const leases = new Leases(db);
+  const alerts = new AlertDispatcher(db, leases, { leaseMs: opts.assays?.leaseMs, ...opts.assays?.alerts, allowPrivateTargets: allowPrivateWebhooks }, clock);
   alerts.metrics = metrics;
-  const assayScheduler = new AssayScheduler(assays, alerts, opts.assays, clock);
+  const assayScheduler = new AssayScheduler(assays, alerts, leases, opts.assays, clock);
   assayScheduler.metrics = metrics;
   assays.onChange = () => assayScheduler.wake();
   // An archived workspace serves nothing: its pipelines are undeployed.
   const access = new AccessService(db, async (ws) => {
     for (const d of await deployments.list(ws)) await deployments.undeploy(ws, d.pipeline);
   });
+  const sync = new ClusterSync(db, deployments, () => assayScheduler.wake(), opts.sync);
   const close = async () => {
+    await sync.stop();
     await assayScheduler.stop();
     await deployments.close();
     await logs.close();
+    await artifacts.close();
     await db.destroy();
   };
   try {
     registry.resumeBuilds();
     await deployments.restore();
     await assayScheduler.start();
+    await sync.start();
   } catch (e) {
     // Model workers and timers started so far would keep the process alive.
     await close().catch(() => undefined);

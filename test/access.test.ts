@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import { hashSecret } from '../src/access/index.ts';
 import { BettongApiError, BettongClient } from '../src/sdk/index.ts';
-import { ROOT, type TestServer, call, eventually, expected, modelBytes, oipRequest, tempDir, testServer } from './helpers.ts';
+import { ROOT, type TestServer, call, eventually, expected, modelBytes, oipRequest, serveEnv, tempDir, testServer } from './helpers.ts';
 
 const BIN = path.join(ROOT, 'bin', 'bettong.mjs');
 const exec = promisify(execFile);
@@ -409,7 +409,7 @@ describe('bettong serve --auth and the CLI: the one-time admin token, access com
 
   async function start(env: Record<string, string> = {}): Promise<{ proc: ChildProcess; url: string; output: () => string }> {
     const proc = spawn(process.execPath, [BIN, 'serve', '--auth', '--data-dir', dataDir, '--port', '0'], {
-      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BETTONG_ADMIN_TOKEN: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, BETTONG_ADMIN_TOKEN: '', ...(await serveEnv(dataDir)), ...env },
     });
     procs.push(proc);
     let out = '';

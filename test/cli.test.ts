@@ -5,13 +5,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
-import { MODELS, ROOT, expected, tempDir, testServer } from './helpers.ts';
+import { MODELS, ROOT, expected, serveEnv, tempDir, testServer } from './helpers.ts';
 
 const BIN = path.join(ROOT, 'bin', 'bettong.mjs');
 const exec = promisify(execFile);
 
 async function startServe(dataDir: string): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = { ...process.env, ...(await serveEnv(dataDir)) };
+  const proc = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'pipe'], env });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 20_000);

@@ -3,6 +3,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import crypto from 'node:crypto';
+import pg from 'pg';
 import { type RunningServer, type StartOptions, startServer } from '../src/server/index.ts';
 import { BettongClient } from '../src/sdk/index.ts';
 
@@ -24,10 +26,43 @@ export interface TestServer extends RunningServer {
   dataDir: string;
 }
 
+/** Set by scripts/with-postgres: the suite runs a second time with every server on PostgreSQL. */
+export const TEST_DATABASE_URL = process.env.BETTONG_TEST_DATABASE_URL || undefined;
+/** Why a test that is about SQLite itself does not run on PostgreSQL (node:test `skip`). */
+export const SQLITE_ONLY = TEST_DATABASE_URL ? 'SQLite-specific: the suite runs on PostgreSQL' : false;
+
+/**
+ * The PostgreSQL database of a data directory in PostgreSQL runs (undefined otherwise): one
+ * database per data dir, made on first use, so each server starts on a fresh one and a
+ * server restarted on the same data dir finds its state again.
+ */
+export async function testDatabase(dataDir: string): Promise<string | undefined> {
+  if (!TEST_DATABASE_URL) return undefined;
+  const name = `bettong_${crypto.createHash('sha256').update(path.resolve(dataDir)).digest('hex').slice(0, 16)}`;
+  const admin = new pg.Client(TEST_DATABASE_URL);
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (!rowCount) await admin.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(TEST_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** The environment a `bettong serve` child over `dataDir` needs: its PostgreSQL database in PostgreSQL runs. */
+export async function serveEnv(dataDir: string): Promise<Record<string, string>> {
+  const database = await testDatabase(dataDir);
+  return database ? { BETTONG_DATABASE_URL: database } : {};
+}
+
 export async function testServer(opts: Partial<StartOptions> = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? tempDir();
+  const database = opts.database ?? (await testDatabase(dataDir));
   // Quiet unless a test asks for the log (logLevel, logStream): a line per request would flood the output.
-  const server = await startServer({ port: 0, logLevel: 'silent', ...opts, dataDir });
+  const server = await startServer({ port: 0, logLevel: 'silent', ...opts, dataDir, database });
   return { ...server, dataDir, client: new BettongClient({ url: server.url }) };
 }
 

@@ -143,6 +143,27 @@ describe('Prometheus metrics', () => {
     assert.equal((await call(s, 'GET', '/v1/pipelines/add/metrics?window=0')).status, 400);
   });
 
+  test('the time series gives requests, errors, rows and latency per step over 15 min / 1 h / 24 h, and in-flight per replica', async () => {
+    const s = await testServer();
+    servers.push(s);
+    await deployPipeline(s, 'add', ['add_mul']);
+    for (let i = 0; i < 5; i++) await call(s, 'POST', '/v1/pipelines/add/infer', addRows(2));
+    await call(s, 'POST', '/v1/pipelines/add/infer', [{ a: [1, 2, 3] }]);
+    const r = await call(s, 'GET', '/v1/pipelines/add/metrics/series?range=1h');
+    assert.equal(r.status, 200, JSON.stringify(r.json));
+    assert.equal(r.json.step_s, 10);
+    assert.equal(r.json.points.length, 360);
+    const sum = (k: string) => Math.round(r.json.points.reduce((n: number, p: any) => n + p[k] * r.json.step_s, 0));
+    assert.equal(sum('requests_per_s'), 6);
+    assert.equal(sum('rows_per_s'), 10);
+    assert.ok(r.json.points.some((p: any) => p.error_rate > 0 && p.p50_ms > 0));
+    assert.deepEqual(r.json.in_flight, [0]);
+    assert.equal((await call(s, 'GET', '/v1/pipelines/add/metrics/series')).json.points.length, 90);
+    assert.equal((await call(s, 'GET', '/v1/pipelines/add/metrics/series?range=24h')).json.step_s, 60);
+    assert.equal((await call(s, 'GET', '/v1/pipelines/add/metrics/series?range=2d')).status, 400);
+    assert.equal((await call(s, 'GET', '/v1/pipelines/nope/metrics/series')).json.code, 'PIPELINE_NOT_FOUND');
+  });
+
   test('with --auth, /metrics needs a platform admin token, or the loopback --metrics-port', async () => {
     const ADMIN = 'metrics-admin-token-0123456789';
     const s = await testServer({ auth: true, adminToken: ADMIN, metricsPort: 0 });

@@ -34,7 +34,7 @@ describe('the npm package', () => {
   });
 
   test('holds compiled JavaScript, the proto and the demo model; no TypeScript, tests, bench, fixtures or Python SDK', () => {
-    for (const f of ['bin/bettong.mjs', 'dist/cli/main.js', 'dist/server/grpc/oip.proto', 'dist/inference/replica-host.js', 'testdata/models/digits_mlp.onnx', 'package.json']) {
+    for (const f of ['bin/bettong.mjs', 'dist/cli/main.js', 'dist/server/grpc/oip.proto', 'dist/inference/replica-host.js', 'dist/console/index.html', 'testdata/models/digits_mlp.onnx', 'package.json']) {
       assert.ok(files.includes(f), `${f} is in the tarball`);
     }
     for (const f of files) {
@@ -78,6 +78,11 @@ describe('the npm package', () => {
     const [row] = await res.json() as Record<string, unknown>[];
     assert.equal(typeof row['out.label'], 'number');
     assert.match(await (await fetch(`${url}/metrics`)).text(), /bettong_inference_rows_total\{workspace_id="1",pipeline="digits"\} 1/);
+    // The web console, built at package time into dist/console.
+    const page = await (await fetch(`${url}/`)).text();
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(page)?.[1];
+    assert.ok(script, 'index.html names its script');
+    assert.equal((await fetch(url + script)).status, 200);
     const exited = new Promise((r) => serve!.once('exit', r));
     serve.kill('SIGTERM');
     await exited;

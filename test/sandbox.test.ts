@@ -9,7 +9,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { STEP_PYTHON, call, modelBytes, type TestServer, testServer } from './helpers.ts';
+import { STEP_PYTHON, TEST_DATABASE_URL, call, modelBytes, type TestServer, testServer } from './helpers.ts';
 
 /** A JavaScript step y = x whose predict first runs `attempt` (for rows with x > 0). */
 const jsStep = (attempt: string) => `
@@ -158,6 +158,12 @@ for (const lang of [js, python]) {
     });
 
     it('a step cannot read the database', async () => {
+      if (TEST_DATABASE_URL) {
+        // On PostgreSQL the database is a port, not a file in the data dir.
+        const port = new URL(TEST_DATABASE_URL).port;
+        await escape('connect_db', fill(a.connect, { PORT: port, HOST: '127.0.0.1' }), 'STEP_FAILED', /ECONNREFUSED|Connection refused/);
+        return;
+      }
       const db = fs.readdirSync(s.dataDir).find((f) => f.startsWith('bettong.'))!;
       await escape('read_db', fill(a.read, { FILE: path.join(s.dataDir, db) }), 'STEP_FAILED', NO_FILE);
     });

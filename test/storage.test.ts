@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { sqliteOf } from '../src/store/index.ts';
-import { ROOT, type TestServer, call, modelBytes, tempDir, testServer } from './helpers.ts';
+import { ROOT, SQLITE_ONLY, type TestServer, call, modelBytes, tempDir, testServer } from './helpers.ts';
 
 const BIN = path.join(ROOT, 'bin', 'bettong.mjs');
 
@@ -59,7 +59,7 @@ describe('a data directory the server cannot write', () => {
     assert.equal(r.stderr.trim(), `error: data directory ${file} is not a directory`);
   });
 
-  it('is refused at start when the data directory, its database or its artifact directory is read-only', { skip: NO_CHATTR }, async () => {
+  it('is refused at start when the data directory, its database or its artifact directory is read-only', { skip: SQLITE_ONLY || NO_CHATTR }, async () => {
     const dataDir = tempDir();
     await (await testServer({ dataDir })).close();
     for (const [target, message] of [
@@ -124,7 +124,7 @@ describe('uploads whose writes fail', () => {
     assert.equal(filesUnder(artifacts).length, 1);
   });
 
-  it('removes the artifact it wrote when the database refuses the version', async () => {
+  it('removes the artifact it wrote when the database refuses the version', { skip: SQLITE_ONLY }, async () => {
     const before = filesUnder(artifacts);
     // On the server's own connection, as a failing disk under the database would.
     const sqlite = sqliteOf(s.platform.db)!;

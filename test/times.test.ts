@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { type TestServer, call, modelBytes, testServer } from './helpers.ts';
+import { SQLITE_ONLY, type TestServer, call, modelBytes, testServer } from './helpers.ts';
 
 const HUGE = '1426288704421741723648';
 
@@ -47,7 +47,8 @@ describe('durations and times over HTTP', () => {
     assert.ok(Date.parse(ok.json.token.expires_at) > Date.now());
   });
 
-  it('lists tokens even when a stored row holds a time no Date can format', async () => {
+  // Such rows exist only in SQLite files: PostgreSQL's bigint cannot hold the value the old bug stored.
+  it('lists tokens even when a stored row holds a time no Date can format', { skip: SQLITE_ONLY }, async () => {
     // A row as the bug above stored it, before this fix.
     await s.platform.db.updateTable('tokens').set({ expires_at: 1.4e21 }).where('name', '=', 't1').execute();
     const list = await call(s, 'GET', '/v1/tokens');

@@ -39,6 +39,16 @@ class Server:
         return self.log_path.read_text(errors="replace")
 
 
+def postgres_env() -> dict:
+    """In PostgreSQL runs (scripts/with-postgres sets BETTONG_TEST_DATABASE_URL): a fresh database for this server."""
+    admin = os.environ.get("BETTONG_TEST_DATABASE_URL")
+    if not admin:
+        return {}
+    name = f"bettong_py_{os.getpid()}_{uuid.uuid4().hex[:12]}"
+    subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {name}"], check=True)
+    return {"BETTONG_DATABASE_URL": admin.rsplit("/", 1)[0] + "/" + name}
+
+
 @pytest.fixture(scope="session")
 def server() -> Iterator[Server]:
     """A real Bettong server, started from this checkout (`node bin/bettong.mjs serve`)."""
@@ -51,6 +61,7 @@ def server() -> Iterator[Server]:
     # client tests run a server of their own in the same session).
     env = {k: v for k, v in os.environ.items() if not k.startswith("BETTONG_")}
     env["BETTONG_GRPC_PORT"] = str(free_port())
+    env.update(postgres_env())
     # Python steps run with the interpreter scripts/test makes (pandas, numpy, pyarrow).
     step_python = REPO_ROOT / ".venv-steps" / "bin" / "python"
     if step_python.exists():

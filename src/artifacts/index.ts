@@ -1,51 +1,37 @@
-/** Content-addressed artifact storage: files named by their sha256, written atomically. */
-import crypto from 'node:crypto';
-import fs from 'node:fs';
+/**
+ * Content-addressed artifact storage (sha256) with three backends: a local directory (the
+ * default), an S3-compatible bucket, or the database. The shared ones sit behind a local
+ * read-through cache in the data directory.
+ */
 import path from 'node:path';
-import { storageError } from '../errors/index.ts';
-import { checkWritableDir } from '../store/datadir.ts';
+import type { DB } from '../store/index.ts';
+import { CachedArtifacts } from './cache.ts';
+import { DatabaseArtifacts } from './database.ts';
+import { FileArtifacts } from './files.ts';
+import type { ArtifactStore } from './store.ts';
 
-export const sha256 = (bytes: Uint8Array): string => crypto.createHash('sha256').update(bytes).digest('hex');
+export { sha256, type ArtifactStore } from './store.ts';
 
-export class ArtifactStore {
-  constructor(private readonly root: string) {
-    checkWritableDir(root, 'artifact directory');
+export interface ArtifactOptions {
+  /** `s3://bucket/prefix`, `database`, or a directory (--artifacts, BETTONG_ARTIFACTS). */
+  url?: string;
+  /** The S3 endpoint of an S3-compatible server (--artifacts-endpoint; else AWS_ENDPOINT_URL). */
+  endpoint?: string;
+}
+
+/**
+ * The artifact store the options ask for. Without a URL: the directory `<dataDir>/artifacts`, or
+ * the database when that is shared by several servers (`sharedDatabase`: PostgreSQL).
+ */
+export async function openArtifacts(o: ArtifactOptions & { dataDir: string; db: DB; sharedDatabase?: boolean }): Promise<ArtifactStore> {
+  const url = o.url?.trim() || (o.sharedDatabase ? 'database' : path.join(o.dataDir, 'artifacts'));
+  const cacheDir = path.join(o.dataDir, 'artifact-cache');
+  if (url.startsWith('s3://')) {
+    // The AWS SDK takes about a second to load: only servers that use a bucket pay for it.
+    const { S3Artifacts } = await import('./s3.ts');
+    return new CachedArtifacts(new S3Artifacts(url, o.endpoint || undefined), cacheDir);
   }
-
-  path(digest: string): string {
-    return path.join(this.root, 'sha256', digest.slice(0, 2), digest);
-  }
-
-  /**
-   * Stores bytes under their digest (a no-op when already there): the digest, and whether this
-   * call wrote the file. A failed write leaves no file and answers INSUFFICIENT_STORAGE or STORAGE_UNAVAILABLE.
-   */
-  put(bytes: Uint8Array): { digest: string; created: boolean } {
-    const digest = sha256(bytes);
-    const target = this.path(digest);
-    if (fs.existsSync(target)) return { digest, created: false };
-    const tmp = `${target}.${process.pid}.${Date.now()}.tmp`;
-    try {
-      fs.mkdirSync(path.dirname(target), { recursive: true });
-      fs.writeFileSync(tmp, bytes);
-      fs.renameSync(tmp, target);
-    } catch (e) {
-      try { fs.rmSync(tmp, { force: true }); } catch { /* there is no file where there is no directory */ }
-      throw storageError(e, 'the artifact');
-    }
-    return { digest, created: true };
-  }
-
-  /** Removes an artifact nothing refers to any more (one whose registration failed). */
-  remove(digest: string): void {
-    fs.rmSync(this.path(digest), { force: true });
-  }
-
-  read(digest: string): Buffer {
-    return fs.readFileSync(this.path(digest));
-  }
-
-  stream(digest: string): fs.ReadStream {
-    return fs.createReadStream(this.path(digest));
-  }
+  if (url === 'database') return new CachedArtifacts(new DatabaseArtifacts(o.db), cacheDir);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url)) throw new Error(`--artifacts '${url}' is not supported: use s3://bucket/prefix, database, or a directory`);
+  return new FileArtifacts(path.resolve(url));
 }

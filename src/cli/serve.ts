@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { startServer } from '../server/index.ts';
 import type { Platform } from '../platform.ts';
 import type { LogLevel } from '../server/logging.ts';
-import { DEFAULT_WORKSPACE_ID } from '../store/index.ts';
+import { DEFAULT_WORKSPACE_ID, redact } from '../store/index.ts';
 import { tracingRequested } from '../observability/tracing.ts';
 
 const SAMPLE = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../testdata/models/digits_mlp.onnx');
@@ -20,7 +20,7 @@ async function deployDemo(p: Platform): Promise<void> {
 }
 
 interface ServeOptions {
-  dataDir: string; host: string; port: string; grpcPort?: string; bodyLimit: string; demo?: boolean;
+  dataDir: string; database?: string; artifacts?: string; artifactsEndpoint?: string; host: string; port: string; grpcPort?: string; bodyLimit: string; demo?: boolean;
   auth?: boolean; rateLimit?: string; rateBurst?: string; allowPrivateWebhooks?: boolean; logLevel: LogLevel; metricsPort?: string; logBacklog?: string; unsandboxedCustomCode?: boolean; python?: string; cacheDir?: string;
 }
 
@@ -48,7 +48,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   const metricsPort = o.metricsPort === undefined ? undefined : Number(o.metricsPort);
   if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) throw new Error(`--metrics-port must be a port number, got '${o.metricsPort}'`);
   const server = await startServer({
-    dataDir: path.resolve(o.dataDir), host: o.host, port, grpcPort, metricsPort, bodyLimit: Number(o.bodyLimit) * 1024 * 1024,
+    dataDir: path.resolve(o.dataDir), database: o.database || undefined, artifacts: { url: o.artifacts, endpoint: o.artifactsEndpoint }, host: o.host, port, grpcPort, metricsPort, bodyLimit: Number(o.bodyLimit) * 1024 * 1024,
     auth, adminToken: process.env.BETTONG_ADMIN_TOKEN || undefined, customCode: { unsandboxed: o.unsandboxedCustomCode === true, python: o.python, cacheDir: o.cacheDir },
     logs: { maxBacklogBytes: (positive('--log-backlog', o.logBacklog) ?? 64) * 1024 * 1024 },
     ...(perSecond ? { rateLimit: { perSecond, burst: positive('--rate-burst', o.rateBurst) } } : {}),
@@ -62,7 +62,9 @@ export async function serve(o: ServeOptions): Promise<void> {
     // A demo that fails stops the server it started: a failed start exits rather than serving half.
     await deployDemo(server.platform).catch(async (e) => { await server.close(); throw e; });
   }
-  console.log(`bettong listening on ${server.url} (data in ${path.resolve(o.dataDir)})`);
+  const state = o.database ? `state in PostgreSQL ${redact(o.database)}, ` : '';
+  console.log(`bettong listening on ${server.url} (${state}data in ${path.resolve(o.dataDir)}${o.artifacts ? `, artifacts in ${o.artifacts}` : ''})`);
+  console.log(`web console: open ${server.url}/ in a browser (${auth ? 'sign in with an API token' : 'no token needed in local mode'})`);
   console.log(auth ? 'auth on: every request needs Authorization: Bearer <token>' : 'local mode: requests without a token act as the admin (loopback only; --auth to require tokens)');
   if (tracing) console.log(`tracing on: spans exported over OTLP to ${process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'the default endpoint'}`);
   if (server.metricsUrl) console.log(`Prometheus metrics (no token, loopback only) on ${server.metricsUrl}`);

@@ -5,6 +5,7 @@
  */
 import { fail } from '../errors/index.ts';
 import type { TensorSpec } from '../runtimes/runtime.ts';
+import { float16BitsToNumber } from './float16.ts';
 import { type Batch, type Tensor, elementCount, fromJsonData, nest, toJsonData } from './tensor.ts';
 
 const isRow = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -84,16 +85,79 @@ export function rowCount(batch: Batch): number {
   return batch.length > 0 && batch[0].shape.length > 0 ? batch[0].shape[0] : 1;
 }
 
-/** Result rows: `time`, `in.<input>`, `out.<output>` — the columns data scientists know. */
-export function encodeRecords(time: number, inputs: Batch, outputs: Batch): Record<string, unknown>[] {
-  const n = rowCount(inputs);
-  const rows: Record<string, unknown>[] = Array.from({ length: n }, () => ({ time }));
-  for (const [prefix, batch] of [['in.', inputs], ['out.', outputs]] as const) {
-    for (const t of batch) {
-      const values = rowValues(t, n);
-      for (let i = 0; i < n; i++) rows[i][prefix + t.name] = values[i];
-    }
+/** One element as JSON text, as JSON.stringify writes the value toJsonData gives it. */
+function elementText(t: Tensor): (i: number) => string {
+  const d = t.data;
+  if (Array.isArray(d)) return (i) => JSON.stringify(d[i]);
+  switch (t.datatype) {
+    case 'BOOL': return (i) => (d[i] !== 0 ? 'true' : 'false');
+    case 'FP16': return (i) => {
+      const x = float16BitsToNumber(d[i] as number);
+      return Number.isFinite(x) ? String(x) : 'null';
+    };
+    case 'FP32': case 'FP64': return (i) => {
+      const x = d[i] as number;
+      return Number.isFinite(x) ? String(x) : 'null'; // JSON has no NaN or Infinity
+    };
+    default: return (i) => String(Number(d[i])); // integers; 64-bit ones as JSON numbers, as toJsonData reads them
   }
-  return rows;
+}
+
+/** Elements [at, at + elementCount(shape)) nested by `shape`, as JSON text. */
+function nestedText(text: (i: number) => string, at: number, shape: readonly number[], dim = 0): string {
+  if (dim === shape.length) return text(at);
+  const step = elementCount(shape.slice(dim + 1));
+  const parts = new Array<string>(shape[dim]);
+  for (let i = 0; i < shape[dim]; i++) parts[i] = nestedText(text, at + i * step, shape, dim + 1);
+  return `[${parts.join(',')}]`;
+}
+
+/** Each row's value of a tensor as JSON text (what rowValues gives, stringified). */
+function rowTexts(t: Tensor, rows: number): (i: number) => string {
+  const text = elementText(t);
+  if (t.shape.length === 0 || t.shape[0] !== rows) {
+    const whole = nestedText(text, 0, t.shape); // not batched along the rows: every row sees the whole tensor
+    return () => whole;
+  }
+  const inner = t.shape.slice(1);
+  const step = elementCount(inner);
+  if (inner.length === 0) return text;
+  if (inner.length === 1) {
+    const parts = new Array<string>(step);
+    return (i) => {
+      for (let j = 0, at = i * step; j < step; j++, at++) parts[j] = text(at);
+      return `[${parts.join(',')}]`;
+    };
+  }
+  return (i) => nestedText(text, i * step, inner);
+}
+
+/**
+ * Result rows as JSON text: `time`, `in.<input>`, `out.<output>` (the columns data scientists know),
+ * then `anomaly.count` and `anomaly.<rule>` when the pipeline has validations. Written straight from
+ * the typed tensors, as JSON.stringify would write the row objects, without making them: a 1,000-row
+ * answer is a few hundred thousand values.
+ */
+export function encodeRecordsJson(time: number, inputs: Batch, outputs: Batch, validations?: { rules: string[]; anomalies: string[][] }): string {
+  const n = rowCount(inputs);
+  // Columns in key order; a later column with the same key replaces an earlier one in place, as assigning to an object does.
+  const columns = new Map<string, (i: number) => string>([['time', () => JSON.stringify(time)]]);
+  for (const [prefix, batch] of [['in.', inputs], ['out.', outputs]] as const) {
+    for (const t of batch) columns.set(prefix + t.name, rowTexts(t, n));
+  }
+  if (validations?.rules.length) {
+    const broken = validations.anomalies;
+    columns.set('anomaly.count', (i) => String(broken[i].length));
+    for (const name of validations.rules) columns.set(`anomaly.${name}`, (i) => (broken[i].includes(name) ? 'true' : 'false'));
+  }
+  const keys = [...columns.keys()].map((k) => JSON.stringify(k));
+  const texts = [...columns.values()];
+  const rows = new Array<string>(n);
+  const fields = new Array<string>(keys.length);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < keys.length; c++) fields[c] = `${keys[c]}:${texts[c](i)}`;
+    rows[i] = `{${fields.join(',')}}`;
+  }
+  return `[${rows.join(',')}]`;
 }
 

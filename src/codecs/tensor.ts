@@ -66,12 +66,65 @@ export function allocate(dt: DataType, n: number): TensorData {
 }
 
 /**
+ * The leaves of nested arrays in order, as `Array.prototype.flat(Infinity)` gives them (JSON has no
+ * holes), without its generic per-element cost: flat data (OIP) comes back as it is, one row per
+ * inner array (records) is walked once.
+ */
+function leaves(data: unknown[]): unknown[] {
+  let i = 0;
+  while (i < data.length && !Array.isArray(data[i])) i++;
+  if (i === data.length) return data;
+  const out = data.slice(0, i);
+  const walk = (a: unknown[]) => {
+    for (let j = 0; j < a.length; j++) {
+      const v = a[j];
+      if (Array.isArray(v)) walk(v);
+      else out.push(v);
+    }
+  };
+  walk(data.slice(i));
+  return out;
+}
+
+/**
+ * The fast path for float data laid out as the shape says — flat (OIP), or one array per row of a
+ * 2-D shape (records) — with every element a number: copied into `out` in one pass. False for
+ * anything else, which the general path then reads (and, if it is wrong, names what is wrong).
+ */
+function numbersInto(data: unknown[], shape: number[], out: Float32Array | Float64Array): boolean {
+  if (data.length === out.length) {
+    for (let i = 0; i < data.length; i++) {
+      const v = data[i];
+      if (typeof v !== 'number') return false;
+      out[i] = v;
+    }
+    return true;
+  }
+  if (shape.length !== 2 || data.length !== shape[0]) return false;
+  const w = shape[1];
+  for (let r = 0, at = 0; r < data.length; r++) {
+    const row = data[r];
+    if (!Array.isArray(row) || row.length !== w) return false;
+    for (let j = 0; j < w; j++, at++) {
+      const v = row[j];
+      if (typeof v !== 'number') return false;
+      out[at] = v;
+    }
+  }
+  return true;
+}
+
+/**
  * Builds typed data from JSON `data` (flat or nested, row-major), checking every value's
  * type and range and the element count against the shape.
  */
 export function fromJsonData(name: string, dt: DataType, shape: number[], data: unknown): TensorData {
   if (!Array.isArray(data)) fail('INVALID_TENSOR', `tensor '${name}': 'data' must be an array`);
-  const flat = (data as unknown[]).flat(Infinity);
+  if (dt === 'FP32' || dt === 'FP64') {
+    const out = dt === 'FP32' ? new Float32Array(elementCount(shape)) : new Float64Array(elementCount(shape));
+    if (numbersInto(data as unknown[], shape, out)) return out;
+  }
+  const flat = leaves(data as unknown[]);
   const n = elementCount(shape);
   if (flat.length !== n) {
     fail('DATA_LENGTH_MISMATCH', `tensor '${name}': shape ${JSON.stringify(shape)} needs ${n} elements, data has ${flat.length}`);
@@ -110,12 +163,21 @@ export function fromJsonData(name: string, dt: DataType, shape: number[], data: 
       }
       return out;
     }
-    case 'FP16': case 'FP32': case 'FP64': {
-      const out = new ctors[dt](n) as Float32Array | Float64Array | Uint16Array;
+    case 'FP16': {
+      const out = new Uint16Array(n);
       for (let i = 0; i < n; i++) {
         const v = flat[i];
         if (typeof v !== 'number') bad(i, 'a number');
-        out[i] = dt === 'FP16' ? numberToFloat16Bits(v as number) : (v as number);
+        out[i] = numberToFloat16Bits(v as number);
+      }
+      return out;
+    }
+    case 'FP32': case 'FP64': {
+      const out = dt === 'FP32' ? new Float32Array(n) : new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = flat[i];
+        if (typeof v !== 'number') bad(i, 'a number');
+        out[i] = v as number;
       }
       return out;
     }

@@ -1,6 +1,8 @@
 /**
  * Deployments: the desired state (which pipeline version runs, with what config) is stored,
- * and the live runners are kept in memory. On start the stored state is restored.
+ * and the live runners are kept in memory. On start the stored state is restored, and then
+ * reconciled again and again (cluster/sync.ts): a deploy, swap or undeploy made through another
+ * server on the same database runs here too.
  */
 import { fail } from '../errors/index.ts';
 import { Batcher } from '../inference/batcher.ts';
@@ -38,7 +40,8 @@ export interface DeploymentConfig {
 export interface DeploymentStatus {
   pipeline: string;
   pipeline_version: number | null;
-  status: 'running' | 'failed' | 'undeployed';
+  /** `loading`: deployed, and this server is loading it (a change made through another server, seen by the sync). */
+  status: 'running' | 'loading' | 'failed' | 'undeployed';
   config: DeploymentConfig | null;
   error?: string;
   updated_at: string | null;
@@ -81,10 +84,22 @@ function checkConfig(c: Partial<DeploymentConfig>): DeploymentConfig {
 }
 
 const key = (ws: number, name: string) => `${ws}/${name}`;
+/** A stored deployment's identity: its version and full config, as a live one's is compared. */
+const what = (r: DesiredRow) => JSON.stringify([r.pipeline_version_id, { ...DEFAULT_CONFIG, ...JSON.parse(r.config) }]);
+
+/** A deployment row as reconciling reads it. */
+interface DesiredRow { workspace_id: number; pipeline_id: number; name: string; pipeline_version_id: number; config: string }
+
+/** A failed load is tried again after this long (or at once when the stored deployment changes). */
+const RETRY_FAILED_MS = 30_000;
 
 export class DeploymentService {
   private readonly live = new Map<string, LiveDeployment>();
   private readonly failures = new Map<string, string>();
+  /** What a failed load was of (version and config) and when, so reconciling does not retry it on every pass. */
+  private readonly failedAt = new Map<string, { what: string; at: number }>();
+  /** Per deployment: the change being made to it here; the next one waits for it. */
+  private readonly changing = new Map<string, Promise<unknown>>();
 
   constructor(
     private readonly db: DB, private readonly pipelines: PipelineService, private readonly registry: ModelRegistry,
@@ -95,7 +110,7 @@ export class DeploymentService {
     const artifacts: Artifacts = new Map();
     for (const ref of version.steps.flatMap(stepModels)) {
       const mv = await this.registry.getVersionById(ref.model_version_id);
-      artifacts.set(mv.id, { runtime: mv.runtime, bytes: this.registry.readArtifact(mv), network: mv.network });
+      artifacts.set(mv.id, { runtime: mv.runtime, bytes: await this.registry.readArtifact(mv), network: mv.network });
     }
     const opts: LoadOptions = {
       threads: config.threads, stepTimeoutMs: config.step_timeout_ms, shadowTimeoutMs: config.shadow_timeout_ms,
@@ -113,6 +128,10 @@ export class DeploymentService {
 
   /** Loads the version, then switches traffic to it; the previous runner drains and is released. */
   async deploy(workspaceId: number, name: string, opts: { version?: number } & Partial<DeploymentConfig> = {}): Promise<DeploymentStatus> {
+    return this.exclusive(key(workspaceId, name), () => this.deployNow(workspaceId, name, opts));
+  }
+
+  private async deployNow(workspaceId: number, name: string, opts: { version?: number } & Partial<DeploymentConfig>): Promise<DeploymentStatus> {
     const { version: v, ...rest } = opts;
     const previousConfig = this.live.get(key(workspaceId, name))?.config;
     const config = checkConfig({ ...previousConfig, ...rest });
@@ -129,7 +148,7 @@ export class DeploymentService {
     const k = key(workspaceId, name);
     const previous = this.live.get(k);
     this.live.set(k, this.liveOf(workspaceId, pipelineId, name, version, config, runner));
-    this.failures.delete(k);
+    this.forgetFailure(k);
     if (previous) void previous.runner.retire();
     return this.status(workspaceId, name);
   }
@@ -151,13 +170,33 @@ export class DeploymentService {
 
   async undeploy(workspaceId: number, name: string): Promise<DeploymentStatus> {
     const pipelineId = await this.pipelines.pipelineId(workspaceId, name);
-    await this.db.updateTable('deployments').set({ desired: 'undeployed', updated_at: Date.now() }).where('pipeline_id', '=', pipelineId).execute();
     const k = key(workspaceId, name);
+    await this.exclusive(k, async () => {
+      await this.db.updateTable('deployments').set({ desired: 'undeployed', updated_at: Date.now() }).where('pipeline_id', '=', pipelineId).execute();
+      await this.stop(k);
+    });
+    return this.status(workspaceId, name);
+  }
+
+  private async stop(k: string): Promise<void> {
     const previous = this.live.get(k);
     this.live.delete(k);
-    this.failures.delete(k);
+    this.forgetFailure(k);
     if (previous) await previous.runner.retire();
-    return this.status(workspaceId, name);
+  }
+
+  private forgetFailure(k: string): void {
+    this.failures.delete(k);
+    this.failedAt.delete(k);
+  }
+
+  /** Runs one change of a deployment after those already under way: a local deploy and a reconcile never load it twice. */
+  private exclusive<T>(k: string, change: () => Promise<T>): Promise<T> {
+    const run = (this.changing.get(k) ?? Promise.resolve()).catch(() => undefined).then(change);
+    const settled = run.catch(() => undefined);
+    this.changing.set(k, settled);
+    void settled.then(() => { if (this.changing.get(k) === settled) this.changing.delete(k); });
+    return run;
   }
 
   async status(workspaceId: number, name: string): Promise<DeploymentStatus> {
@@ -171,7 +210,7 @@ export class DeploymentService {
     const failure = this.failures.get(k);
     return {
       ...base, pipeline_version: version, config: JSON.parse(row.config),
-      status: live ? 'running' : 'failed', ...(failure && !live ? { error: failure } : {}),
+      status: live ? 'running' : failure ? 'failed' : 'loading', ...(failure && !live ? { error: failure } : {}),
     };
   }
 
@@ -191,20 +230,58 @@ export class DeploymentService {
 
   /** Brings back every deployment that was running before the restart. */
   async restore(): Promise<void> {
-    const rows = await this.db.selectFrom('deployments as d').innerJoin('pipelines as p', 'p.id', 'd.pipeline_id')
+    await this.reconcile();
+  }
+
+  private desired() {
+    return this.db.selectFrom('deployments as d').innerJoin('pipelines as p', 'p.id', 'd.pipeline_id')
       .select(['d.workspace_id', 'p.id as pipeline_id', 'p.name', 'd.pipeline_version_id', 'd.config'])
-      .where('d.desired', '=', 'deployed').execute();
-    for (const r of rows) {
-      const k = key(r.workspace_id, r.name);
-      try {
-        const version = await this.pipelines.getVersionById(r.pipeline_version_id);
-        const config = JSON.parse(r.config) as DeploymentConfig;
-        const runner = await this.load(version, config);
-        this.live.set(k, this.liveOf(r.workspace_id, r.pipeline_id, r.name, version, { ...DEFAULT_CONFIG, ...config }, runner));
-      } catch (e) {
-        this.failures.set(k, (e as Error).message);
-        console.error(`could not restore deployment of pipeline '${r.name}': ${(e as Error).message}`);
-      }
+      .where('d.desired', '=', 'deployed');
+  }
+
+  /**
+   * Makes what runs here what the deployments table says: loads deployments that are missing or
+   * whose version or config changed (another server deployed or swapped), retires those no longer
+   * deployed. One query when nothing changed; changes run one at a time per deployment.
+   */
+  async reconcile(): Promise<void> {
+    const rows = await this.desired().execute();
+    const wanted = new Map(rows.map((r) => [key(r.workspace_id, r.name), r]));
+    for (const k of [...this.live.keys(), ...this.failures.keys()]) {
+      if (!wanted.has(k)) await this.exclusive(k, () => this.apply(k));
+    }
+    for (const [k, r] of wanted) {
+      if (this.matches(k, r)) continue;
+      const failed = this.failedAt.get(k);
+      if (failed && failed.what === what(r) && Date.now() - failed.at < RETRY_FAILED_MS) continue;
+      await this.exclusive(k, () => this.apply(k));
+    }
+  }
+
+  private matches(k: string, r: DesiredRow): boolean {
+    const live = this.live.get(k);
+    return live !== undefined && what(r) === JSON.stringify([live.version.id, live.config]);
+  }
+
+  /** Reconciles one deployment with its row as it is now (a local change may have landed since the list was read). */
+  private async apply(k: string): Promise<void> {
+    const [ws, ...rest] = k.split('/');
+    const r = await this.desired().where('d.workspace_id', '=', Number(ws)).where('p.name', '=', rest.join('/')).executeTakeFirst();
+    if (!r) return this.stop(k);
+    if (this.matches(k, r)) return;
+    try {
+      const version = await this.pipelines.getVersionById(r.pipeline_version_id);
+      const config = { ...DEFAULT_CONFIG, ...JSON.parse(r.config) } as DeploymentConfig;
+      const runner = await this.load(version, config);
+      const previous = this.live.get(k);
+      this.live.set(k, this.liveOf(r.workspace_id, r.pipeline_id, r.name, version, config, runner));
+      this.forgetFailure(k);
+      if (previous) void previous.runner.retire();
+    } catch (e) {
+      const message = (e as Error).message;
+      if (this.failures.get(k) !== message) console.error(`could not load deployment of pipeline '${r.name}': ${message}`);
+      this.failures.set(k, message);
+      this.failedAt.set(k, { what: what(r), at: Date.now() });
     }
   }
 

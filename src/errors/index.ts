@@ -246,9 +246,13 @@ const clientErrorCodes: Record<string, ErrorCode> = {
 /** The catalogue's code for an error on a connection Node could not parse a request from. */
 export const clientErrorCode = (code: string | undefined): ErrorCode => (code && clientErrorCodes[code]) || 'INVALID_REQUEST';
 
-/** Codes that can only mean the data directory or the database failed: a full disk, a read-only or broken file system. */
-const FULL = /^(ENOSPC|EDQUOT|SQLITE_FULL)$/;
-const UNAVAILABLE = /^(EROFS|EIO|SQLITE_(READONLY|IOERR|CANTOPEN|CORRUPT|NOTADB|BUSY)(_\w+)?)$/;
+/**
+ * Codes that can only mean the data directory or the database failed: a full disk, a read-only or
+ * broken file system; PostgreSQL's SQLSTATEs for a full disk (53100), a lost or refused connection
+ * (class 08), a server shutting down (57P01-03) and a read-only standby (25006).
+ */
+const FULL = /^(ENOSPC|EDQUOT|SQLITE_FULL|53100)$/;
+const UNAVAILABLE = /^(EROFS|EIO|SQLITE_(READONLY|IOERR|CANTOPEN|CORRUPT|NOTADB|BUSY)(_\w+)?|08\d{3}|57P0[1-3]|25006)$/;
 
 const storageCode = (code: string): ErrorCode => (FULL.test(code) ? 'INSUFFICIENT_STORAGE' : 'STORAGE_UNAVAILABLE');
 

@@ -1,22 +1,14 @@
 /**
- * The inference log's writer thread: owns its own SQLite connection to the data dir's database
- * (WAL lets the main thread read meanwhile) and inserts the segments the main thread hands over.
- * All queued segments go in one transaction: a failed write leaves nothing behind and is retried
- * whole, in order, until it succeeds.
+ * The inference log's SQLite writer thread: owns its own connection to the data dir's database
+ * (WAL lets the main thread read meanwhile) and inserts the segments the main thread hands over,
+ * through the backend-neutral queue (write-queue.ts): one transaction per drain, retried whole.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import SQLite from 'better-sqlite3';
-import { type SegmentDraft, columnBytes, inTimeOrder } from './segments.ts';
+import { columnBytes, inTimeOrder } from './segments.ts';
+import { type FromWriter, type ToWriter, type WriteBatch, WriteQueue } from './write-queue.ts';
 
-export type ToWriter =
-  | { type: 'write'; id: number; segments: SegmentDraft[]; rows: number; bytes: number }
-  | { type: 'sync'; id: number }
-  | { type: 'close' };
-
-export type FromWriter =
-  | { type: 'written'; rows: number; bytes: number; ms: number }
-  | { type: 'failed'; error: string; rows: number; ms: number }
-  | { type: 'synced'; id: number; ok: boolean };
+export type { FromWriter, ToWriter } from './write-queue.ts';
 
 const { file, retryMs } = workerData as { file: string; retryMs: number };
 const port = parentPort!;
@@ -30,7 +22,7 @@ const insertSegment = db.prepare(`INSERT INTO inference_log_segments
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
 const insertColumn = db.prepare('INSERT INTO inference_log_columns (segment_id, name, data) VALUES (?, ?, ?)');
 
-const writeAll = db.transaction((writes: Extract<ToWriter, { type: 'write' }>[]) => {
+const writeAll = db.transaction((writes: WriteBatch[]) => {
   for (const w of writes) {
     for (const draft of w.segments) {
       const s = inTimeOrder(draft);
@@ -43,33 +35,11 @@ const writeAll = db.transaction((writes: Extract<ToWriter, { type: 'write' }>[])
   }
 });
 
-let queue: Extract<ToWriter, { type: 'write' }>[] = [];
-let retry: NodeJS.Timeout | undefined;
-const post = (m: FromWriter) => port.postMessage(m);
-
-/** Writes everything queued; true when nothing is left. */
-function drain(): boolean {
-  if (queue.length === 0) return true;
-  const started = performance.now();
-  const rows = queue.reduce((a, w) => a + w.rows, 0);
-  try {
-    writeAll(queue);
-    post({ type: 'written', rows, bytes: queue.reduce((a, w) => a + w.bytes, 0), ms: performance.now() - started });
-    queue = [];
-    return true;
-  } catch (e) {
-    post({ type: 'failed', error: (e as Error).message, rows, ms: performance.now() - started });
-    retry ??= setTimeout(() => { retry = undefined; drain(); }, retryMs);
-    return false;
-  }
-}
+const queue = new WriteQueue(writeAll, retryMs, (m: FromWriter) => port.postMessage(m));
 
 port.on('message', (m: ToWriter) => {
-  if (m.type === 'write') { queue.push(m); drain(); }
-  else if (m.type === 'sync') post({ type: 'synced', id: m.id, ok: drain() });
-  else {
-    clearTimeout(retry);
-    db.close();
-    port.close();
-  }
+  if (m.type !== 'close') return queue.handle(m);
+  queue.close();
+  db.close();
+  port.close();
 });

@@ -2,8 +2,9 @@
  * The inference log writer. A request's tensors are copied into the open columnar segments
  * (logs/segments.ts: one typed-array copy per tensor, nothing JSON-encoded per row) and the
  * request returns; every `flushIntervalMs` (or sooner when `flushRows` rows wait) the segments'
- * buffers move, without a copy, to a writer thread that owns its own database connection, so
- * neither encoding nor the insert runs on the event loop. A crash loses at most the rows not yet written: one
+ * buffers move, without a copy, to a writer thread that owns its own SQLite connection, so
+ * neither encoding nor the insert runs on the event loop. On PostgreSQL the same queue runs on
+ * the main thread and writes through the pool (write-pg.ts): the driver does not block. A crash loses at most the rows not yet written: one
  * interval's worth, or the backlog while the store is failing.
  *
  * Nothing accepted is dropped: failed writes are retried whole, and once the unwritten backlog
@@ -14,7 +15,8 @@ import { Worker } from 'node:worker_threads';
 import { type DB, sqliteOf } from '../store/index.ts';
 import type { LogEntry } from './entry.ts';
 import { SegmentBuilder } from './segments.ts';
-import type { FromWriter, ToWriter } from './write-host.ts';
+import { postgresLogSink } from './write-pg.ts';
+import { type FromWriter, type LogSink, type ToWriter, WriteQueue } from './write-queue.ts';
 
 export type { LogEntry } from './entry.ts';
 
@@ -40,14 +42,21 @@ export interface WriteEvent { ok: boolean; rows: number; ms: number; error?: str
 // From source the thread loads TypeScript through tsx; the built package (dist/) runs the compiled host.
 const THREAD = import.meta.url.endsWith('.ts') ? new URL('./write-thread.mjs', import.meta.url) : new URL('./write-host.js', import.meta.url);
 
+/** Where handed-over segments go: the SQLite writer thread, or the queue in this thread. */
+interface WriterPort {
+  post(m: ToWriter, transfer?: ArrayBuffer[]): void;
+  ref(): void;
+  unref(): void;
+}
+
 export class InferenceLogWriter {
   /** Appended, not yet handed over: already columnar. */
   private pending = new SegmentBuilder();
   /** Handed to the writer thread, not yet written. */
   private inflightRows = 0;
   private inflightBytes = 0;
-  private worker: Worker;
-  private readonly workerData: { file: string; retryMs: number };
+  private port: WriterPort;
+  private readonly workerData?: { file: string; retryMs: number };
   private readonly syncs = new Map<number, (ok: boolean) => void>();
   private nextId = 1;
   private timer: NodeJS.Timeout;
@@ -74,10 +83,12 @@ export class InferenceLogWriter {
     this.flushRows = opts.flushRows ?? 5000;
     this.maxBacklogBytes = opts.maxBacklogBytes ?? 64 * 1024 * 1024;
     const sqlite = sqliteOf(db);
-    // The PostgreSQL backend (issue 14) writes the same segments through its own pool: see src/logs/README.md.
-    if (!sqlite) throw new Error('the inference log writer needs the SQLite store');
-    this.workerData = { file: sqlite.name, retryMs: opts.retryMs ?? 200 };
-    this.worker = this.spawn();
+    if (sqlite) {
+      this.workerData = { file: sqlite.name, retryMs: opts.retryMs ?? 200 };
+      this.port = this.spawn();
+    } else {
+      this.port = this.inProcess(postgresLogSink(db), opts.retryMs ?? 200);
+    }
     this.timer = setInterval(() => void this.flush(), opts.flushIntervalMs ?? 100);
     this.timer.unref();
   }
@@ -86,7 +97,7 @@ export class InferenceLogWriter {
    * The writer thread. Should it die (a bug, not a failing store: those are retried), what it
    * held is reported lost, loudly, and a new one takes over, so the log keeps working.
    */
-  private spawn(): Worker {
+  private spawn(): WriterPort {
     const w = new Worker(THREAD, { workerData: this.workerData });
     w.unref();
     w.on('message', (m: FromWriter) => this.onMessage(m));
@@ -99,9 +110,16 @@ export class InferenceLogWriter {
       this.inflightBytes = 0;
       for (const done of this.syncs.values()) done(false);
       this.syncs.clear();
-      this.worker = this.spawn();
+      this.port = this.spawn();
     }));
-    return w;
+    return { post: (m, transfer) => w.postMessage(m, transfer), ref: () => w.ref(), unref: () => w.unref() };
+  }
+
+  /** The queue on this thread, for an asynchronous driver: nothing to keep alive, nothing to respawn. */
+  private inProcess(sink: LogSink, retryMs: number): WriterPort {
+    const queue = new WriteQueue(sink, retryMs, (m) => this.onMessage(m));
+    this.exited = Promise.resolve();
+    return { post: (m) => (m.type === 'close' ? queue.close() : queue.handle(m)), ref: () => {}, unref: () => {} };
   }
 
   /** Rows accepted and not yet written. */
@@ -128,14 +146,14 @@ export class InferenceLogWriter {
     }
   }
 
-  /** Hands everything appended so far to the writer thread; resolves once it has tried to write it. */
+  /** Hands everything appended so far to the writer; resolves once it has tried to write it. */
   flush(): Promise<boolean> {
     // Nothing waiting and nothing in flight: everything appended is written already.
     if (this.closed || this.backlogRows === 0) return Promise.resolve(this.backlogRows === 0);
     this.handOver();
     const id = this.nextId++;
     // Unreferenced when idle (it must not keep a process alive), referenced while someone waits on it.
-    this.worker.ref();
+    this.port.ref();
     return new Promise((resolve) => {
       this.syncs.set(id, resolve);
       this.post({ type: 'sync', id });
@@ -151,11 +169,11 @@ export class InferenceLogWriter {
     this.inflightBytes += bytes;
     // The columns' buffers move to the writer thread: no copy.
     const transfer = segments.flatMap((s) => s.columns.flatMap((c) => (Array.isArray(c.data) ? [] : [c.data.buffer as ArrayBuffer])));
-    this.worker.postMessage(msg, transfer);
+    this.port.post(msg, transfer);
   }
 
   private post(m: ToWriter): void {
-    this.worker.postMessage(m);
+    this.port.post(m);
   }
 
   private onMessage(m: FromWriter): void {
@@ -174,7 +192,7 @@ export class InferenceLogWriter {
     } else {
       this.syncs.get(m.id)?.(m.ok);
       this.syncs.delete(m.id);
-      if (this.syncs.size === 0 && !this.closed) this.worker.unref();
+      if (this.syncs.size === 0 && !this.closed) this.port.unref();
     }
   }
 
@@ -183,7 +201,7 @@ export class InferenceLogWriter {
     const ok = await this.flush();
     this.closed = true;
     if (!ok) console.error(`inference log store failing at shutdown: ${this.backlogRows} rows not written (${this.lastError})`);
-    this.worker.ref();
+    this.port.ref();
     this.post({ type: 'close' });
     await this.exited;
   }

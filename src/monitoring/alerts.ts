@@ -2,10 +2,13 @@
  * Alert delivery: a JSON POST to the assay's webhook, retried with exponential backoff (p-retry).
  * Every delivery is a row in `assay_alerts` (pending → delivered | failed) with its attempt count,
  * the last HTTP status and the last error; deliveries still pending at shutdown are sent again on
- * the next start.
+ * the next start. With several servers on one database, a delivery is sent under a lease
+ * (cluster/leases.ts): by the server that stored the alert, or, when that one stops or dies
+ * before it is done, by one survivor once the lease runs out.
  */
 import pRetry, { AbortError } from 'p-retry';
 import { type Agent, fetch } from 'undici';
+import type { Leases } from '../cluster/leases.ts';
 import type { DB } from '../store/index.ts';
 import { RefusedTargetError, webhookAgent } from './webhooks.ts';
 
@@ -18,6 +21,8 @@ export interface AlertOptions {
   attemptTimeoutMs?: number;
   /** Deliver to private, loopback and link-local addresses too (default: refused, see webhooks.ts). */
   allowPrivateTargets?: boolean;
+  /** How long a delivery's lease lasts unrenewed: a dead server's deliveries wait this long for a survivor (default 15 s). */
+  leaseMs?: number;
 }
 
 export type DeliveryOutcome = 'delivered' | 'retried' | 'failed';
@@ -35,6 +40,9 @@ class HttpStatusError extends Error {
 
 export class AlertDispatcher {
   private readonly inFlight = new Set<Promise<void>>();
+  /** Deliveries this server is sending (they are leased to it; a resume must not send them twice). */
+  private readonly sending = new Set<number>();
+  private readonly leaseMs: number;
   private readonly abort = new AbortController();
   private readonly retries: number;
   private readonly minTimeout: number;
@@ -42,32 +50,34 @@ export class AlertDispatcher {
   private readonly agent: Agent;
   metrics?: DeliveryMetrics;
 
-  constructor(private readonly db: DB, opts: AlertOptions = {}, private readonly now: () => number = Date.now) {
+  constructor(private readonly db: DB, private readonly leases: Leases, opts: AlertOptions = {}, private readonly now: () => number = Date.now) {
+    this.leaseMs = opts.leaseMs ?? 15_000;
     this.retries = opts.retries ?? 5;
     this.minTimeout = opts.minTimeoutMs ?? 500;
     this.attemptTimeout = opts.attemptTimeoutMs ?? 10_000;
     this.agent = webhookAgent(opts.allowPrivateTargets ?? false);
   }
 
-  /** Records a delivery and sends it in the background. */
-  async enqueue(assayId: number, resultId: number, url: string, payload: unknown): Promise<void> {
-    const now = this.now();
-    const row = await this.db.insertInto('assay_alerts').values({
-      assay_id: assayId, result_id: resultId, url, payload: JSON.stringify(payload), status: 'pending', attempts: 0,
-      http_status: null, last_error: null, created_at: now, updated_at: now,
-    }).returning('id').executeTakeFirstOrThrow();
-    this.track(this.deliver(row.id, url, JSON.stringify(payload)));
-  }
-
-  /** Sends every delivery left pending (by a shutdown or a crash). */
+  /** Sends every delivery left pending (by a shutdown or a crash, here or on another server) that no live server is sending. */
   async resumePending(): Promise<void> {
     const rows = await this.db.selectFrom('assay_alerts').select(['id', 'url', 'payload']).where('status', '=', 'pending').execute();
-    for (const r of rows) this.track(this.deliver(r.id, r.url, r.payload));
+    for (const r of rows) this.send(r.id, r.url, r.payload);
   }
 
-  private track(p: Promise<void>): void {
+  /** Delivers a stored delivery in the background, under its lease; nothing when this server sends it already or another holds it. */
+  send(id: number, url: string, body: string): void {
+    if (this.sending.has(id) || this.abort.signal.aborted) return;
+    this.sending.add(id);
+    const p = this.leases.hold(`alert:${id}`, this.leaseMs, async () => {
+      // Delivered or failed meanwhile by the server whose lease just ran out.
+      const row = await this.db.selectFrom('assay_alerts').select('status').where('id', '=', id).executeTakeFirst();
+      if (row?.status === 'pending') await this.deliver(id, url, body);
+    }).then(() => undefined, (e) => console.error(`alert ${id}: ${(e as Error).message}`));
     this.inFlight.add(p);
-    void p.finally(() => this.inFlight.delete(p));
+    void p.finally(() => {
+      this.inFlight.delete(p);
+      this.sending.delete(id);
+    });
   }
 
   private async record(id: number, set: { status?: string; attempts?: number; http_status?: number | null; last_error?: string | null }): Promise<void> {

@@ -18,6 +18,7 @@ import {
   type BaselineProfile, asCategoryCounts, asNumbers, blobToSample, categoricalProfile, numericProfile, sampleToBlob, staticValues,
 } from './profile.ts';
 import { type WindowResult, scoreWindow } from './score.ts';
+import { withoutNaN } from './selection.ts';
 import { type ColumnRef, categoricalWindow, distinctValues, logSpan, numericValues, numericWindow, resolveColumn } from './source.ts';
 import { type Window, type WindowGrid, firstEndingAfter, newestComplete, windowAt, windowsIn } from './windows.ts';
 
@@ -175,7 +176,7 @@ export class AssayService {
     let samples;
     if (SAMPLE_METRICS.includes(def.metric)) {
       const values = await numericValues(this.db, p.pipelineId, def.column, w.start, w.end);
-      samples = { baseline: p.sample, window: values.filter((v) => !Number.isNaN(v)).sort() };
+      samples = { baseline: p.sample, window: withoutNaN(values).sort() };
     }
     return scoreWindow(def, profile, w, counts, summary, samples);
   }
@@ -219,7 +220,7 @@ export class AssayService {
         baseline_sample: SAMPLE_METRICS.includes(p.def.metric) && p.sample.length > 0 ? sampleToBlob(p.sample) : null, state: 'active', next_window: next, created_at: now, updated_at: now,
       }).execute();
     } catch (e) {
-      if (/UNIQUE/.test((e as Error).message)) fail('ASSAY_EXISTS', `assay '${name}' already exists`);
+      if (/UNIQUE|unique constraint/.test((e as Error).message)) fail('ASSAY_EXISTS', `assay '${name}' already exists`);
       throw e;
     }
     this.onChange();
@@ -313,10 +314,10 @@ export class AssayService {
   }
 
   /**
-   * Computes window `index` of assay `id` and stores it, moving the assay's next window on, in one
-   * transaction. A window already stored (or an assay paused or deleted meanwhile) is left alone.
+   * Computes window `index` of assay `id` and stores it, moving the assay's next window on and
+   * recording its alert's delivery (when it alerts), in one transaction. A window already stored (or an assay paused or deleted meanwhile) is left alone.
    */
-  async runWindow(id: number, index: number): Promise<{ result: StoredResult; alert: { url: string; payload: unknown } | null } | null> {
+  async runWindow(id: number, index: number): Promise<{ result: StoredResult; alert: { id: number; url: string; payload: string } | null } | null> {
     const r = await this.db.selectFrom('assays as a').innerJoin('pipelines as p', 'p.id', 'a.pipeline_id').selectAll('a').select('p.name as pipeline')
       .where('a.id', '=', id).executeTakeFirst();
     if (!r || r.state !== 'active' || r.next_window !== index) return null;
@@ -326,31 +327,33 @@ export class AssayService {
     await this.logs.flush();
     const result = await this.compute(prepared, w);
     const now = this.now();
+    const a = def.alert;
+    const fire = a && (result.status === 'alert' || (result.status === 'warning' && a.on === 'warning'));
+    const payloadOf = (resultId: number) => ({
+      event: `assay.${result.status}`, assay: r.name, pipeline: r.pipeline, target: def.column.label, metric: def.metric,
+      score: result.score, ...(result.pvalue !== undefined ? { pvalue: result.pvalue } : {}), status: result.status,
+      thresholds: def.thresholds, window: { start: iso(w.start), end: iso(w.end), start_ms: w.start, end_ms: w.end, index }, count: result.count,
+      result_id: resultId, results_path: `/v1/assays/${encodeURIComponent(r.name)}/results?start=${w.start}&end=${w.start + 1}`,
+    });
+    // The result, the move to the next window and the alert's delivery row commit together: a server
+    // that dies after the commit leaves the delivery pending for a survivor, never unrecorded.
     const stored = await this.db.transaction().execute(async (tx) => {
       const moved = await tx.updateTable('assays').set({ next_window: index + 1, updated_at: now })
         .where('id', '=', id).where('next_window', '=', index).where('state', '=', 'active').executeTakeFirst();
       if (Number(moved.numUpdatedRows) !== 1) return null;
-      return tx.insertInto('assay_results').values({
+      const row = await tx.insertInto('assay_results').values({
         assay_id: id, window_index: index, window_start: w.start, window_end: w.end, count: result.count, score: result.score,
         status: result.status, result: JSON.stringify(result), created_at: now,
       }).onConflict((oc) => oc.columns(['assay_id', 'window_start']).doNothing()).returning('id').executeTakeFirst();
+      if (!row || !fire) return row && { id: row.id, alert: null };
+      const payload = JSON.stringify(payloadOf(row.id));
+      const alert = await tx.insertInto('assay_alerts').values({
+        assay_id: id, result_id: row.id, url: a.webhook, payload, status: 'pending', attempts: 0, http_status: null, last_error: null, created_at: now, updated_at: now,
+      }).returning('id').executeTakeFirstOrThrow();
+      return { id: row.id, alert: { id: alert.id, url: a.webhook, payload } };
     });
     if (!stored) return null;
-    const out: StoredResult = { id: stored.id, assay: r.name, ...result, created_at: iso(now) };
-    const a = def.alert;
-    const fire = a && (result.status === 'alert' || (result.status === 'warning' && a.on === 'warning'));
-    return {
-      result: out,
-      alert: fire ? {
-        url: a.webhook,
-        payload: {
-          event: `assay.${result.status}`, assay: r.name, pipeline: r.pipeline, target: def.column.label, metric: def.metric,
-          score: result.score, ...(result.pvalue !== undefined ? { pvalue: result.pvalue } : {}), status: result.status,
-          thresholds: def.thresholds, window: { start: iso(w.start), end: iso(w.end), start_ms: w.start, end_ms: w.end, index }, count: result.count,
-          result_id: stored.id, results_path: `/v1/assays/${encodeURIComponent(r.name)}/results?start=${w.start}&end=${w.start + 1}`,
-        },
-      } : null,
-    };
+    return { result: { id: stored.id, assay: r.name, ...result, created_at: iso(now) }, alert: stored.alert };
   }
 }
 

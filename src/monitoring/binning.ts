@@ -14,6 +14,7 @@
  * Categories sort numbers first (by value), then the other strings.
  */
 import { fail } from '../errors/index.ts';
+import type { Ranked } from './selection.ts';
 
 export type BinMode = 'quantile' | 'equal_width' | 'provided';
 export const BIN_MODES: BinMode[] = ['quantile', 'equal_width', 'provided'];
@@ -54,15 +55,15 @@ export const binCount = (b: Binning): number => b.labels.length;
 export const interiorBins = (edges: number[]): number => Math.max(edges.length - 1, 1);
 
 /** numpy's default quantile ('linear', type 7), bit for bit: index q·(n−1), then its lerp. */
-export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
+export function quantileSorted(sorted: Ranked, q: number): number {
   const n = sorted.length;
   const idx = (n - 1) * q;
-  if (idx >= n - 1) return sorted[n - 1];
-  if (idx <= 0) return sorted[0];
+  if (idx >= n - 1) return sorted.at(n - 1)!;
+  if (idx <= 0) return sorted.at(0)!;
   const lo = Math.floor(idx);
   const t = idx - lo;
-  const a = sorted[lo];
-  const b = sorted[lo + 1];
+  const a = sorted.at(lo)!;
+  const b = sorted.at(lo + 1)!;
   const diff = b - a;
   return t >= 0.5 ? b - diff * (1 - t) : a + diff * t;
 }
@@ -110,8 +111,8 @@ function checkBaselineSize(n: number, bins: number): void {
   }
 }
 
-/** Edges from a sorted, NaN-free baseline sample. Refuses a baseline too small for the bins asked. */
-export function numericBinning(sorted: ArrayLike<number>, mode: BinMode, bins: number | undefined, provided?: number[]): NumericBinning {
+/** Edges from a NaN-free baseline sample, read by rank (sorted, or a Selection). Refuses a baseline too small for the bins asked. */
+export function numericBinning(sorted: Ranked, mode: BinMode, bins: number | undefined, provided?: number[]): NumericBinning {
   if (mode === 'provided') {
     const edges = checkEdges(provided);
     if (bins !== undefined && bins !== edges.length - 1) {
@@ -123,8 +124,8 @@ export function numericBinning(sorted: ArrayLike<number>, mode: BinMode, bins: n
   if (provided !== undefined) fail('INVALID_BIN_EDGES', `'binning.edges' is only for mode 'provided', not '${mode}'`);
   const k = checkBinCount(bins ?? DEFAULT_BINS);
   checkBaselineSize(sorted.length, k);
-  const min = sorted[0];
-  const max = sorted[sorted.length - 1];
+  const min = sorted.at(0)!;
+  const max = sorted.at(sorted.length - 1)!;
   const raw = mode === 'quantile' ? linspace(0, 1, k).map((q) => quantileSorted(sorted, q)) : linspace(min, max, k);
   const edges = raw.filter((e, i) => i === 0 || e > raw[i - 1]);
   const b: NumericBinning = { kind: 'numeric', mode, requested_bins: k, edges, labels: numericLabels(edges) };

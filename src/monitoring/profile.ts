@@ -9,8 +9,9 @@ import { BettongError, fail } from '../errors/index.ts';
 import {
   type Binning, type Category, asCategory, categoricalBinning, categoricalHistogram, numericBinning, numericHistogram, quantileSorted,
 } from './binning.ts';
-import type { ResolvedDefinition, TargetKind } from './definition.ts';
+import { type ResolvedDefinition, SAMPLE_METRICS, type TargetKind } from './definition.ts';
 import { proportions } from './metrics.ts';
+import { type Ranked, Selection, withoutNaN } from './selection.ts';
 import type { NumericSummary } from './source.ts';
 
 export interface CategoricalSummary {
@@ -28,28 +29,34 @@ export interface BaselineProfile {
   summary: NumericSummary | CategoricalSummary;
 }
 
-/** Summary statistics of a sorted, NaN-free sample (population std, ddof 0). */
-export function summarize(sorted: Float64Array, nanCount: number): NumericSummary {
-  const n = sorted.length;
+/** Summary statistics of a NaN-free sample (population std, ddof 0), its ranks read from `ranked`. */
+export function summarize(sample: Float64Array, ranked: Ranked, nanCount: number): NumericSummary {
+  const n = sample.length;
   if (n === 0) return { count: nanCount, nan_count: nanCount, mean: null, std: null, min: null, max: null, median: null };
   let s = 0;
-  for (let i = 0; i < n; i++) s += sorted[i];
+  for (let i = 0; i < n; i++) s += sample[i];
   const mean = s / n;
   let ss = 0;
-  for (let i = 0; i < n; i++) ss += (sorted[i] - mean) ** 2;
+  for (let i = 0; i < n; i++) ss += (sample[i] - mean) ** 2;
   return {
-    count: n + nanCount, nan_count: nanCount, mean, std: Math.sqrt(ss / n), min: sorted[0], max: sorted[n - 1], median: quantileSorted(sorted, 0.5),
+    count: n + nanCount, nan_count: nanCount, mean, std: Math.sqrt(ss / n), min: ranked.at(0)!, max: ranked.at(n - 1)!, median: quantileSorted(ranked, 0.5),
   };
 }
 
-/** A numeric profile from every baseline value (NaN for missing). Returns the sorted finite sample too. */
+/**
+ * A numeric profile from every baseline value (NaN for missing). The sorted finite sample comes
+ * back only for the metrics that keep it (KS, Wasserstein; else empty): the others need just a few
+ * ranks (edges, min, max, median), which selection finds without sorting.
+ */
 export function numericProfile(values: Float64Array, d: ResolvedDefinition, source: BaselineProfile['source']): { profile: BaselineProfile; sample: Float64Array } {
-  const sample = values.filter((v) => !Number.isNaN(v)).sort();
-  const binning = numericBinning(sample, d.binning.mode, d.binning.mode === 'provided' ? undefined : d.binning.bins ?? undefined, d.binning.edges ?? undefined);
+  const finite = withoutNaN(values);
+  const keep = SAMPLE_METRICS.includes(d.metric);
+  const ranked: Ranked = keep ? finite.sort() : new Selection(finite);
+  const binning = numericBinning(ranked, d.binning.mode, d.binning.mode === 'provided' ? undefined : d.binning.bins ?? undefined, d.binning.edges ?? undefined);
   const counts = numericHistogram(binning.edges, values);
   return {
-    profile: { kind: 'numeric', source, binning, counts, proportions: proportions(counts), summary: summarize(sample, values.length - sample.length) },
-    sample,
+    profile: { kind: 'numeric', source, binning, counts, proportions: proportions(counts), summary: summarize(finite, ranked, values.length - finite.length) },
+    sample: keep ? finite : new Float64Array(0),
   };
 }
 

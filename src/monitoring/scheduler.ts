@@ -5,7 +5,12 @@
  * transaction that stores the result, so no window runs twice and a restart picks up where the
  * last run left off (catching up windows that ended while the server was down). One timer, set
  * for the soonest due window; no polling.
+ *
+ * With several servers on one database, each runs this scheduler: an assay's windows are run
+ * under a lease (cluster/leases.ts), so one server computes a window while the others wait for
+ * the lease; when that server dies mid-window, its lease runs out and a survivor runs the window.
  */
+import type { Leases } from '../cluster/leases.ts';
 import type { AlertDispatcher } from './alerts.ts';
 import type { AssayService } from './assays.ts';
 import { newestComplete, windowAt } from './windows.ts';
@@ -17,6 +22,8 @@ export interface SchedulerOptions {
   maxWindowsPerPass?: number;
   /** The longest the timer sleeps before looking again (default 60 s). */
   maxSleepMs?: number;
+  /** How long a server's hold on an assay's windows lasts unrenewed: a dead server's windows wait this long for a survivor (default 15 s). */
+  leaseMs?: number;
 }
 
 /** What the scheduler tells metrics (observability/metrics.ts). */
@@ -34,6 +41,7 @@ export class AssayScheduler {
   private readonly grace: number;
   private readonly maxPerPass: number;
   private readonly maxSleep: number;
+  private readonly leaseMs: number;
   /** Assays whose last run failed: not retried before this time. */
   private readonly backoff = new Map<number, number>();
   /** Windows run since start (for tests and metrics). */
@@ -43,17 +51,18 @@ export class AssayScheduler {
   constructor(
     private readonly assays: AssayService,
     private readonly alerts: AlertDispatcher,
+    private readonly leases: Leases,
     opts: SchedulerOptions = {},
     private readonly now: () => number = Date.now,
   ) {
     this.grace = opts.graceMs ?? 1000;
     this.maxPerPass = opts.maxWindowsPerPass ?? 50;
     this.maxSleep = opts.maxSleepMs ?? 60_000;
+    this.leaseMs = opts.leaseMs ?? 15_000;
   }
 
   async start(): Promise<void> {
     this.stopped = false;
-    await this.alerts.resumePending();
     this.wake();
   }
 
@@ -86,6 +95,8 @@ export class AssayScheduler {
     if (this.stopped) return;
     let soonest = Infinity;
     try {
+      // Deliveries a stopped or dead server left pending are taken over here.
+      await this.alerts.resumePending();
       for (const a of await this.assays.active()) {
         if (this.stopped) return;
         const notBefore = this.backoff.get(a.id) ?? 0;
@@ -95,21 +106,30 @@ export class AssayScheduler {
         }
         let next = a.next;
         const newest = newestComplete(a.grid, this.now() - this.grace);
-        try {
-          for (let n = 0; next <= newest && n < this.maxPerPass && !this.stopped; n++, next++) {
-            const out = await this.assays.runWindow(a.id, next);
-            if (!out) break; // paused, deleted or already run meanwhile
-            this.runs++;
-            this.metrics?.assayRan(a.id, out.result.assay, out.result.status, out.result.score);
-            if (out.alert) await this.alerts.enqueue(a.id, out.result.id, out.alert.url, out.alert.payload);
+        if (next <= newest) {
+          try {
+            const held = await this.leases.hold(`assay:${a.id}`, this.leaseMs, async () => {
+              for (let n = 0; next <= newest && n < this.maxPerPass && !this.stopped; n++, next++) {
+                const out = await this.assays.runWindow(a.id, next);
+                if (!out) break; // paused, deleted or already run meanwhile
+                this.runs++;
+                this.metrics?.assayRan(a.id, out.result.assay, out.result.status, out.result.score);
+                if (out.alert) this.alerts.send(out.alert.id, out.alert.url, out.alert.payload);
+              }
+            });
+            this.backoff.delete(a.id);
+            // Another server runs this assay's windows: look again when its lease would run out.
+            if (!held.ran) {
+              soonest = Math.min(soonest, this.now() + Math.max(0, held.expiresAt - Date.now()));
+              continue;
+            }
+          } catch (e) {
+            if (this.stopped) return;
+            console.error(`assay ${a.id}: window ${next} failed, retrying in ${RETRY_AFTER_ERROR_MS / 1000} s: ${(e as Error).message}`);
+            this.backoff.set(a.id, this.now() + RETRY_AFTER_ERROR_MS);
+            soonest = Math.min(soonest, this.now() + RETRY_AFTER_ERROR_MS);
+            continue;
           }
-          this.backoff.delete(a.id);
-        } catch (e) {
-          if (this.stopped) return;
-          console.error(`assay ${a.id}: window ${next} failed, retrying in ${RETRY_AFTER_ERROR_MS / 1000} s: ${(e as Error).message}`);
-          this.backoff.set(a.id, this.now() + RETRY_AFTER_ERROR_MS);
-          soonest = Math.min(soonest, this.now() + RETRY_AFTER_ERROR_MS);
-          continue;
         }
         soonest = Math.min(soonest, next <= newest ? this.now() : windowAt(a.grid, next).end + this.grace);
       }

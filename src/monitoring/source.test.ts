@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { openPlatform, type Platform } from '../platform.ts';
 import { DEFAULT_WORKSPACE_ID } from '../store/index.ts';
+import { testDatabase } from '../../test/helpers.ts';
 import { numericBinning, numericHistogram } from './binning.ts';
 import { type ColumnRef, categoricalWindow, numericValues, numericWindow, resolveColumn } from './source.ts';
 
@@ -22,7 +23,7 @@ describe('assay targets read from the log columns', () => {
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bettong-source-'));
-    p = await openPlatform({ dataDir: dir });
+    p = await openPlatform({ dataDir: dir, database: await testDatabase(dir) });
     await p.registry.upload(DEFAULT_WORKSPACE_ID, 'bc', fs.readFileSync(MODEL));
     for (const name of ['dense', 'sparse']) {
       await p.pipelines.create(DEFAULT_WORKSPACE_ID, name, { steps: [{ model: 'bc' }] });

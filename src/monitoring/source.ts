@@ -52,8 +52,15 @@ export function resolveColumn(versions: PipelineVersion[], column: string, index
 /** Segments read per query: bounds memory to this many segments' target column. */
 const SEGMENTS_PER_READ = 32;
 
-/** The target's values of one segment's rows in range: numbers (NaN: missing, not finite, not numeric) or raw JSON values. */
-type Chunk = { numbers: Float64Array; raw?: undefined } | { raw: unknown[]; numbers?: undefined };
+/**
+ * The target's values of one segment's rows in range: a typed column read in place (element
+ * `row * step + off` of `typed`; `rows` null: every row of the segment), numbers (NaN: missing,
+ * not finite, not numeric) or raw JSON values.
+ */
+type Chunk =
+  | { typed: { col: ReturnType<typeof readColumn>; off: number; rows: number[] | null; n: number }; numbers?: undefined; raw?: undefined }
+  | { numbers: Float64Array; raw?: undefined; typed?: undefined }
+  | { raw: unknown[]; numbers?: undefined; typed?: undefined };
 
 function typedNumbers(col: ReturnType<typeof readColumn>, off: number, rows: number[] | null, n: number): Float64Array {
   const out = new Float64Array(rows ? rows.length : n);
@@ -97,7 +104,7 @@ async function* targetChunks(db: DB, pipelineId: number, c: ColumnRef, start: nu
       if (!spec || !s.data) yield { numbers: new Float64Array(n).fill(NaN) };
       else {
         const col = readColumn(spec, s.data);
-        if (spec.encoding === 'typed') yield { numbers: typedNumbers(col, elementOffset(col, c.index), rows, s.rows) };
+        if (spec.encoding === 'typed') yield { typed: { col, off: elementOffset(col, c.index), rows, n: s.rows } };
         else yield { raw: Array.from({ length: n }, (_, j) => jsonElement(col, rows ? rows[j] : j, c.index)) };
       }
     }
@@ -109,7 +116,15 @@ async function* targetChunks(db: DB, pipelineId: number, c: ColumnRef, start: nu
 /** A JSON value as a number (booleans 1/0, as json_extract gave them); NaN when it is none. */
 const jsonNumber = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'boolean' ? Number(v) : NaN);
 
-const numbersOf = (ch: Chunk): ArrayLike<number> => ch.numbers ?? Float64Array.from(ch.raw, jsonNumber);
+const numbersOf = (ch: Chunk): ArrayLike<number> =>
+  ch.typed ? typedNumbers(ch.typed.col, ch.typed.off, ch.typed.rows, ch.typed.n) : ch.numbers ?? Float64Array.from(ch.raw, jsonNumber);
+
+/** The elements of a float32 / float64 chunk read in place (every row of its segment), or null when it needs converting first. */
+function inPlace(ch: Chunk): { t: Float32Array | Float64Array; step: number; off: number; n: number } | null {
+  if (!ch.typed || ch.typed.rows || ch.typed.off < 0) return null;
+  const t = ch.typed.col.typed;
+  return t instanceof Float32Array || t instanceof Float64Array ? { t, step: ch.typed.col.step, off: ch.typed.off, n: ch.typed.n } : null;
+}
 
 export interface NumericSummary {
   /** Rows, NaN included. */
@@ -128,6 +143,26 @@ export interface NumericWindow {
   summary: NumericSummary;
 }
 
+/**
+ * Bins elements off, off + step, … (n of them) of a float array into `counts`, adding the finite
+ * ones to acc = [count, sum, sum of squares, min, max]. A plain function of its own, so that the
+ * hottest loop of an assay is optimized on its own (inside the async caller it ran 2–3× slower).
+ */
+function binFloats(t: Float32Array | Float64Array, step: number, off: number, n: number, edges: number[], counts: number[], acc: Float64Array): void {
+  let [nx, s, ss, lo, hi] = acc;
+  for (let i = 0, at = off; i < n; i++, at += step) {
+    const x = t[at];
+    if (x - x !== 0) { counts[0]++; continue; } // NaN and ±Infinity are missing
+    counts[numericBinIndex(edges, x)]++;
+    nx++;
+    s += x;
+    ss += x * x;
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  acc[0] = nx; acc[1] = s; acc[2] = ss; acc[3] = lo; acc[4] = hi;
+}
+
 /** Bin counts and summary statistics of a numeric target over [start, end), in one pass over its column. */
 export async function numericWindow(db: DB, pipelineId: number, c: ColumnRef, edges: number[], start: number, end: number): Promise<NumericWindow> {
   const counts = new Array(interiorBins(edges) + 2).fill(0);
@@ -137,7 +172,15 @@ export async function numericWindow(db: DB, pipelineId: number, c: ColumnRef, ed
   let ss = 0;
   let lo = Infinity;
   let hi = -Infinity;
+  const acc = Float64Array.of(0, 0, 0, Infinity, -Infinity); // what binFloats adds
   for await (const ch of targetChunks(db, pipelineId, c, start, end)) {
+    const direct = inPlace(ch);
+    if (direct) {
+      // The common case, a float column of whole segments: binned where it lies, no copy.
+      n += direct.n;
+      binFloats(direct.t, direct.step, direct.off, direct.n, edges, counts, acc);
+      continue;
+    }
     const xs = numbersOf(ch);
     n += xs.length;
     for (let i = 0; i < xs.length; i++) {
@@ -151,6 +194,11 @@ export async function numericWindow(db: DB, pipelineId: number, c: ColumnRef, ed
       if (x > hi) hi = x;
     }
   }
+  nx += acc[0];
+  s += acc[1];
+  ss += acc[2];
+  lo = Math.min(lo, acc[3]);
+  hi = Math.max(hi, acc[4]);
   const mean = nx > 0 ? s / nx : null;
   const std = mean !== null ? Math.sqrt(Math.max(0, ss / nx - mean * mean)) : null;
   return { counts, summary: { count: n, nan_count: n - nx, mean, std, min: nx > 0 ? lo : null, max: nx > 0 ? hi : null } };
@@ -158,8 +206,8 @@ export async function numericWindow(db: DB, pipelineId: number, c: ColumnRef, ed
 
 /** Values as categories (NaN and non-values: null). */
 function* categoriesOf(ch: Chunk): Generator<Category | null> {
-  if (ch.numbers) for (const x of ch.numbers) yield asCategory(x);
-  else for (const v of ch.raw) yield asCategory(v);
+  if (ch.raw) for (const v of ch.raw) yield asCategory(v);
+  else for (const x of numbersOf(ch) as Float64Array) yield asCategory(x);
 }
 
 /** Counts per category over [start, end): bin 0 missing, 1…K the categories, K+1 unseen. */

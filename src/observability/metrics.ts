@@ -15,6 +15,7 @@ import type { LogWriterMetrics } from '../logs/writer.ts';
 import type { AssayMetrics } from '../monitoring/scheduler.ts';
 import type { DeliveryMetrics, DeliveryOutcome } from '../monitoring/alerts.ts';
 import { RecentTraffic, type RecentSummary } from './recent.ts';
+import { type Range, Timeline } from './timeline.ts';
 import { type CounterSeries, FastCounter, FastHistogram, type HistogramSeries } from './series.ts';
 
 const SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -47,6 +48,8 @@ interface DeploymentSeries {
 export class Metrics implements InferenceObserver, LogWriterMetrics, AssayMetrics, DeliveryMetrics {
   readonly registry = new client.Registry();
   private readonly recent = new Map<string, RecentTraffic>();
+  private readonly timelines = new Map<string, Timeline>();
+  private noTraffic: Timeline | undefined;
   private readonly assayStatus = new Map<number, string>();
 
   // Per request: kept as plain numbers (series.ts), read by the registry at scrape time.
@@ -57,7 +60,7 @@ export class Metrics implements InferenceObserver, LogWriterMetrics, AssayMetric
   private readonly batchRows = new FastHistogram(this.registry, 'bettong_inference_batch_size_rows', 'Rows per pipeline run behind the dynamic batcher (one observation per run)', ['workspace_id', 'pipeline'], ROWS);
   private readonly batchWait = new FastHistogram(this.registry, 'bettong_inference_queue_duration_seconds', 'Time a request waited in the dynamic batcher for company', ['workspace_id', 'pipeline'], SECONDS);
   private readonly stepSeconds = new FastHistogram(this.registry, 'bettong_inference_step_duration_seconds', 'Time of one model call of a pipeline step', ['workspace_id', 'pipeline', 'step', 'model'], SECONDS);
-  private readonly byRequest = new Map<string, { count: CounterSeries; seconds: HistogramSeries; traffic: RecentTraffic | null }>();
+  private readonly byRequest = new Map<string, { count: CounterSeries; seconds: HistogramSeries; traffic: RecentTraffic | null; timeline: Timeline | null }>();
   private readonly byDeployment = new WeakMap<LiveDeployment, DeploymentSeries>();
   // Rare events: prom-client's own metrics.
   private readonly shadowErrors = this.counter('bettong_shadow_challenger_errors_total', 'Shadow challengers that failed or timed out', ['workspace_id', 'pipeline', 'step', 'model']);
@@ -109,12 +112,26 @@ export class Metrics implements InferenceObserver, LogWriterMetrics, AssayMetric
         count: this.requests.of({ ...labels, outcome: o.code ? 'failure' : 'success', code: o.code ?? '' }),
         seconds: this.requestSeconds.of(labels),
         traffic: o.pipeline !== null && o.workspaceId !== null ? this.traffic(o.workspaceId, o.pipeline) : null,
+        timeline: o.pipeline !== null && o.workspaceId !== null ? this.timeline(o.workspaceId, o.pipeline) : null,
       };
       this.byRequest.set(key, s);
     }
     s.count.inc();
     s.seconds.observe(o.seconds);
     s.traffic?.add(o.seconds * 1000, o.code === null);
+    s.timeline?.request(o.seconds * 1000, o.code === null);
+  }
+
+  private timeline(workspaceId: number, pipeline: string): Timeline {
+    const k = `${workspaceId}/${pipeline}`;
+    let t = this.timelines.get(k);
+    if (!t) this.timelines.set(k, (t = new Timeline()));
+    return t;
+  }
+
+  /** A pipeline's requests/s, error rate, rows/s and latency percentiles per time bucket over `range`. */
+  series(workspaceId: number, pipeline: string, range: Range) {
+    return (this.timelines.get(`${workspaceId}/${pipeline}`) ?? (this.noTraffic ??= new Timeline())).series(range);
   }
 
   private traffic(workspaceId: number, pipeline: string): RecentTraffic {
@@ -144,6 +161,7 @@ export class Metrics implements InferenceObserver, LogWriterMetrics, AssayMetric
   inferred(d: LiveDeployment, rows: number, computeMs: number, run: RunResult, anomalies: string[][]): void {
     const s = this.seriesOf(d);
     s.rows.inc(rows);
+    this.timeline(d.workspaceId, d.name).rows(rows);
     s.compute.observe(computeMs / 1000);
     for (const t of run.timings ?? []) {
       const key = `${t.step}|${t.model}`;

@@ -7,6 +7,7 @@ import type { ModelRegistry } from '../registry/index.ts';
 import { checkName } from '../registry/index.ts';
 import type { Signature } from '../runtimes/index.ts';
 import type { DB } from '../store/index.ts';
+import { lockName } from '../store/locks.ts';
 import { compileRules } from '../validations/index.ts';
 import { type ModelRef, type PipelineStep, type ResolvedModel, type StepSpec, label, resolveStep } from './steps.ts';
 import { wire } from './wiring.ts';
@@ -93,6 +94,7 @@ export class PipelineService {
     const text = JSON.stringify({ steps, validations, signature } satisfies Definition);
     const now = Date.now();
     return this.db.transaction().execute(async (tx) => {
+      await lockName(tx, `pipeline ${workspaceId} ${name}`);
       let p = await tx.selectFrom('pipelines').select('id').where('workspace_id', '=', workspaceId).where('name', '=', name).executeTakeFirst();
       if (!p) p = await tx.insertInto('pipelines').values({ workspace_id: workspaceId, name, created_at: now }).returning('id').executeTakeFirstOrThrow();
       const latest = await tx.selectFrom('pipeline_versions').selectAll().where('pipeline_id', '=', p.id).orderBy('version', 'desc').limit(1).executeTakeFirst();

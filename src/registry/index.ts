@@ -7,6 +7,7 @@ import { sha256 } from '../artifacts/index.ts';
 import { fail } from '../errors/index.ts';
 import { type EnvironmentBuild, getRuntime, type Runtime, type RuntimeConfig, type SandboxSettings, type Signature } from '../runtimes/index.ts';
 import type { DB } from '../store/index.ts';
+import { lockName } from '../store/locks.ts';
 
 export interface ModelVersion {
   id: number;
@@ -109,9 +110,10 @@ export class ModelRegistry {
       .executeTakeFirst();
     if (existing) return { version: toVersion(name, existing), created: false };
 
-    const { created } = this.artifacts.put(bytes);
+    const { created } = await this.artifacts.put(bytes);
     const now = Date.now();
     const row = await this.db.transaction().execute(async (tx) => {
+      await lockName(tx, `model ${workspaceId} ${name}`);
       let model = await tx.selectFrom('models').select('id').where('workspace_id', '=', workspaceId).where('name', '=', name).executeTakeFirst();
       if (!model) {
         model = await tx.insertInto('models').values({ workspace_id: workspaceId, name, created_at: now }).returning('id').executeTakeFirstOrThrow();
@@ -125,7 +127,7 @@ export class ModelRegistry {
     }).catch(async (e) => {
       // The version was not recorded: the file written for it goes too, unless another version shares the content.
       if (created && !(await this.db.selectFrom('model_versions').select('id').where('sha256', '=', digest).executeTakeFirst().catch(() => ({ id: 0 })))) {
-        this.artifacts.remove(digest);
+        await this.artifacts.remove(digest);
       }
       throw e;
     });
@@ -161,7 +163,7 @@ export class ModelRegistry {
         const failed = (why: string) => this.db.updateTable('model_versions').set({ status: 'failed', build_log: `the build could not start again after a restart: ${why}\n` })
           .where('id', '=', r.id).execute();
         try {
-          const bytes = this.artifacts.read(r.sha256);
+          const bytes = await this.artifacts.read(r.sha256);
           const env = await runtime.environment?.(bytes, config);
           // Built before the stop (only the status was not written): not built again, as models may be using it.
           const build = env && !env.ready ? env : { ready: true, build: async () => ({ ok: true, log: 'the environment was built before the server restarted\n' }) };
@@ -210,7 +212,7 @@ export class ModelRegistry {
     return r ? toVersion(r.name, r) : fail('MODEL_VERSION_NOT_FOUND', `model version id ${id} not found`);
   }
 
-  readArtifact(v: ModelVersion): Buffer {
+  readArtifact(v: ModelVersion): Promise<Buffer> {
     return this.artifacts.read(v.sha256);
   }
 

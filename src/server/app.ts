@@ -23,6 +23,7 @@ import { NAME_MAX_LENGTH } from '../registry/index.ts';
 import { clientError, frameworkError, sendError } from './errors.ts';
 import { installRequestMetrics, metricsRoutes } from './metrics.ts';
 import { installTracing } from './tracing.ts';
+import { consoleRoutes } from './console.ts';
 
 export type { ServerState } from './dataplane.ts';
 
@@ -80,6 +81,7 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
   await app.register(assayRoutes(platform));
   await app.register(recordsRoutes(platform));
   await app.register(oipRoutes(dataplane));
+  await app.register(consoleRoutes());
   app.get('/openapi.json', { config: { permission: 'public' }, schema: { hide: true } }, async () => app.swagger());
   return { app, platform, state, dataplane, authorizer };
 }

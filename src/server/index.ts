@@ -1,6 +1,7 @@
 /** Starting and stopping a whole Bettong server over a data directory. */
 import { openPlatform, type Platform, type PlatformOptions } from '../platform.ts';
 import type { LogWriterOptions } from '../logs/writer.ts';
+import type { ArtifactOptions } from '../artifacts/index.ts';
 import type { MonitoringOptions } from '../monitoring/index.ts';
 import type { FastifyInstance } from 'fastify';
 import { buildServer, type ServerOptions, type ServerState } from './app.ts';
@@ -10,6 +11,8 @@ import { metricsOnlyRoutes } from './metrics.ts';
 
 export interface StartOptions extends ServerOptions {
   dataDir: string;
+  /** A postgres:// URL for the store (default: SQLite in dataDir). */
+  database?: string;
   host?: string;
   /** 0 picks a free port. */
   port?: number;
@@ -19,10 +22,13 @@ export interface StartOptions extends ServerOptions {
   metricsPort?: number;
   logs?: LogWriterOptions;
   assays?: MonitoringOptions;
+  artifacts?: ArtifactOptions;
   /** The admin's API token (BETTONG_ADMIN_TOKEN); on a first start without it, one is generated. */
   adminToken?: string;
   /** Where custom code runs (`--unsandboxed-custom-code` sets `unsandboxed`). */
   customCode?: PlatformOptions['customCode'];
+  /** Following changes made through other servers on the same database. */
+  sync?: PlatformOptions['sync'];
 }
 
 export interface RunningServer {
@@ -59,7 +65,7 @@ export async function startServer(opts: StartOptions): Promise<RunningServer> {
     throw new Error(`refusing to listen on ${host} without authentication: outside loopback every request must carry an API token. ` +
       'Start with --auth (BETTONG_AUTH=1), or bind 127.0.0.1 for local mode.');
   }
-  const platform = await openPlatform({ dataDir: opts.dataDir, logs: opts.logs, assays: opts.assays, customCode: opts.customCode });
+  const platform = await openPlatform({ dataDir: opts.dataDir, database: opts.database, artifacts: opts.artifacts, logs: opts.logs, assays: opts.assays, customCode: opts.customCode, sync: opts.sync });
   // Whatever started is stopped again when a later step fails, so a failed start leaves nothing
   // running (model workers, timers, the database) that would keep the process alive.
   const started: (() => Promise<unknown>)[] = [() => platform.close()];

@@ -7,6 +7,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { toBettongError } from '../errors/index.ts';
 import type { Platform } from '../platform.ts';
 import { WINDOW_S } from '../observability/recent.ts';
+import { RANGES, type Range } from '../observability/timeline.ts';
 import { DEFAULT_WORKSPACE_ID } from '../store/index.ts';
 import { nameParam, workspaceOf } from './context.ts';
 
@@ -33,6 +34,32 @@ export function installRequestMetrics(app: FastifyInstance, p: Platform): void {
     p.metrics.request({ workspaceId, pipeline, protocol: 'rest', code, seconds: reply.elapsedTime / 1000 });
   });
 }
+
+const nullableNum = { type: ['number', 'null'] } as const;
+const seriesSchema = {
+  type: 'object',
+  required: ['pipeline', 'range', 'step_s', 'points', 'in_flight', 'queued'],
+  properties: {
+    pipeline: { type: 'string' },
+    range: { type: 'string', enum: Object.keys(RANGES) },
+    step_s: { type: 'integer', description: 'seconds per point' },
+    points: {
+      type: 'array',
+      description: 'oldest first, one per step, empty steps included',
+      items: {
+        type: 'object',
+        required: ['t', 'requests_per_s', 'error_rate', 'rows_per_s', 'p50_ms', 'p95_ms', 'p99_ms'],
+        properties: {
+          t: { type: 'integer', description: 'step start, epoch ms' },
+          requests_per_s: { type: 'number' }, error_rate: { type: 'number' }, rows_per_s: { type: 'number' },
+          p50_ms: nullableNum, p95_ms: nullableNum, p99_ms: nullableNum,
+        },
+      },
+    },
+    in_flight: { type: 'array', items: { type: 'integer' }, description: 'requests running now, per replica (empty: not deployed)' },
+    queued: { type: 'integer', description: 'requests waiting in the dynamic batcher now' },
+  },
+} as const;
 
 const summarySchema = {
   type: 'object',
@@ -71,6 +98,22 @@ export const metricsRoutes = (p: Platform) => async (app: FastifyInstance) => {
     const ws = workspaceOf(req);
     await p.pipelines.pipelineId(ws, req.params.name); // 404 for an unknown pipeline
     return { pipeline: req.params.name, ...p.metrics.summary(ws, req.params.name, req.query.window ?? 60) };
+  });
+
+  app.get<{ Params: { name: string }; Querystring: { range?: Range } }>('/v1/pipelines/:name/metrics/series', {
+    config: { permission: 'pipeline:read' },
+    schema: {
+      tags: ['metrics'], params: nameParam,
+      summary: "A pipeline's traffic over time for live charts: requests/s, error rate, rows/s, latency p50/p95/p99 (server time, ms) per step; in-flight requests per replica now",
+      querystring: { type: 'object', properties: { range: { type: 'string', enum: Object.keys(RANGES), default: '15m' } } },
+      response: { 200: seriesSchema },
+    },
+  }, async (req) => {
+    const ws = workspaceOf(req);
+    await p.pipelines.pipelineId(ws, req.params.name); // 404 for an unknown pipeline
+    const range = req.query.range ?? '15m';
+    const load = p.deployments.runningOne(ws, req.params.name)?.runner.load();
+    return { pipeline: req.params.name, range, ...p.metrics.series(ws, req.params.name, range), in_flight: load ? [...load.inFlight] : [], queued: load?.queued ?? 0 };
   });
 };
 

@@ -68,7 +68,7 @@ const definitions = {
   DeploymentStatus: obj({
     pipeline: str,
     pipeline_version: nullable(int),
-    status: { type: 'string', enum: ['running', 'failed', 'undeployed'] },
+    status: { type: 'string', enum: ['running', 'loading', 'failed', 'undeployed'] },
     config: { anyOf: [r('DeploymentConfig'), { type: 'null' }] },
     error: { type: 'string', description: 'why a failed deployment failed' },
     updated_at: nullable(time),

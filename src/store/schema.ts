@@ -32,6 +32,14 @@ export interface ModelVersionTable {
   build_log: string | null;
 }
 
+/** Artifacts kept in the database (--artifacts database): content by its sha256. */
+export interface ArtifactTable {
+  sha256: string;
+  size: number;
+  bytes: Uint8Array;
+  created_at: number;
+}
+
 export interface PipelineTable {
   id: Generated<number>;
   workspace_id: number;
@@ -187,10 +195,21 @@ export interface AuditTable {
   detail: Generated<string>;
 }
 
+/** Work one server of several does at a time (cluster/leases.ts). */
+export interface LeaseTable {
+  /** What is leased: 'assay:<id>', 'alert:<id>' */
+  name: string;
+  /** The server holding it (a random id per process) */
+  owner: string;
+  /** Epoch ms; past it anyone may take the lease */
+  expires_at: number;
+}
+
 export interface Database {
   workspaces: WorkspaceTable;
   models: ModelTable;
   model_versions: ModelVersionTable;
+  artifacts: ArtifactTable;
   pipelines: PipelineTable;
   pipeline_versions: PipelineVersionTable;
   deployments: DeploymentTable;
@@ -203,4 +222,5 @@ export interface Database {
   members: MemberTable;
   tokens: TokenTable;
   audit_log: AuditTable;
+  leases: LeaseTable;
 }

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -71,6 +72,16 @@ class BettongServer:
         return self.log_path.read_text(errors="replace")
 
 
+def postgres_env() -> dict:
+    """In PostgreSQL runs (scripts/with-postgres sets BETTONG_TEST_DATABASE_URL): a fresh database for this server."""
+    admin = os.environ.get("BETTONG_TEST_DATABASE_URL")
+    if not admin:
+        return {}
+    name = f"bettong_py_{os.getpid()}_{uuid.uuid4().hex[:12]}"
+    subprocess.run(["psql", admin, "-qc", f"CREATE DATABASE {name}"], check=True)
+    return {"BETTONG_DATABASE_URL": admin.rsplit("/", 1)[0] + "/" + name}
+
+
 @contextlib.contextmanager
 def launch(extra_args: tuple = (), env: dict | None = None):
     """A `bettong serve` on free ports over a fresh data directory, ready; stopped (SIGTERM) on exit."""
@@ -87,7 +98,7 @@ def launch(extra_args: tuple = (), env: dict | None = None):
         cwd=REPO_ROOT,
         stdout=log_file,
         stderr=subprocess.STDOUT,
-        env={**os.environ, **(env or {})},
+        env={**os.environ, **postgres_env(), **(env or {})},
     )
     server = BettongServer(port, grpc_port, proc, log_path)
     try:

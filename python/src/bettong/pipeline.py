@@ -382,7 +382,7 @@ class Pipeline(Resource):
         return self
 
     def status(self) -> Deployment:
-        """The deployment state: running / failed / undeployed, version and configuration."""
+        """The deployment state: running / loading / failed / undeployed, version and configuration."""
         return Deployment.from_json(self._client._http.json("GET", f"/v1/pipelines/{segment(self.name)}/deployment"))
 
     def signature(self) -> Signature:

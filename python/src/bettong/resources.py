@@ -447,8 +447,9 @@ class PipelineVersionList(ResourceList[PipelineVersion]):
 class Deployment(Resource):
     """The deployment state of a pipeline: which version runs (if any) with what configuration.
 
-    ``status`` is ``running``, ``failed`` (stored as deployed but could not be loaded; see
-    ``error``) or ``undeployed``. ``config`` holds the deployment configuration as the server
+    ``status`` is ``running``, ``loading`` (deployed through another server of a cluster, being
+    loaded by this one), ``failed`` (stored as deployed but could not be loaded; see ``error``)
+    or ``undeployed``. ``config`` holds the deployment configuration as the server
     reports it (``replicas``, ``threads``, and whatever it grows).
     """
 

@@ -74,6 +74,6 @@ export const modelRoutes = (p: Platform, uploadLimit: number) => async (app: Fas
       .header('content-type', 'application/octet-stream')
       .header('content-disposition', `attachment; filename="${v.model}-v${v.version}.${({ js: 'ts', python: 'python' } as Record<string, string>)[v.runtime] ?? 'onnx'}"`)
       .header('x-bettong-sha256', v.sha256)
-      .send(p.registry.artifactStream(v));
+      .send(await p.registry.artifactStream(v));
   });
 };

@@ -2,7 +2,7 @@
 import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { ARROW_FILE, ARROW_STREAM, answerFormat, decodeArrow, resultToTable, writeArrow } from '../../codecs/arrow.ts';
-import { decodeRecords, encodeRecords } from '../../codecs/records.ts';
+import { decodeRecords, encodeRecordsJson } from '../../codecs/records.ts';
 import { fail } from '../../errors/index.ts';
 import type { Platform } from '../../platform.ts';
 import { nameParam, workspaceOf } from '../context.ts';
@@ -63,14 +63,6 @@ export const recordsRoutes = (p: Platform) => async (app: FastifyInstance) => {
       void reply.header('content-type', format === 'file' ? ARROW_FILE : ARROW_STREAM);
       return reply.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     }
-    const out = encodeRecords(result.time, result.inputs, result.outputs);
-    if (rules.length) {
-      out.forEach((row, i) => {
-        const broken = result.anomalies[i];
-        row['anomaly.count'] = broken.length;
-        for (const name of rules) row[`anomaly.${name}`] = broken.includes(name);
-      });
-    }
-    return out;
+    return reply.type('application/json; charset=utf-8').send(encodeRecordsJson(result.time, result.inputs, result.outputs, { rules, anomalies: result.anomalies }));
   });
 };

@@ -1,22 +1,23 @@
 import { type Kysely, sql } from 'kysely';
+import { columnTypes } from '../columns.ts';
 
 /** Every object belongs to a workspace from the first table on. */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  const id = (c: any) => c.primaryKey().autoIncrement();
+  const t = columnTypes(db);
   await db.schema.createTable('workspaces')
-    .addColumn('id', 'integer', id)
+    .addColumn('id', 'integer', t.id)
     .addColumn('name', 'text', (c) => c.notNull().unique())
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .execute();
   await db.schema.createTable('models')
-    .addColumn('id', 'integer', id)
+    .addColumn('id', 'integer', t.id)
     .addColumn('workspace_id', 'integer', (c) => c.notNull().references('workspaces.id'))
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addUniqueConstraint('models_workspace_name', ['workspace_id', 'name'])
     .execute();
   await db.schema.createTable('model_versions')
-    .addColumn('id', 'integer', id)
+    .addColumn('id', 'integer', t.id)
     .addColumn('model_id', 'integer', (c) => c.notNull().references('models.id'))
     .addColumn('version', 'integer', (c) => c.notNull())
     .addColumn('sha256', 'text', (c) => c.notNull())
@@ -28,14 +29,14 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addUniqueConstraint('model_versions_model_sha', ['model_id', 'sha256'])
     .execute();
   await db.schema.createTable('pipelines')
-    .addColumn('id', 'integer', id)
+    .addColumn('id', 'integer', t.id)
     .addColumn('workspace_id', 'integer', (c) => c.notNull().references('workspaces.id'))
     .addColumn('name', 'text', (c) => c.notNull())
     .addColumn('created_at', 'bigint', (c) => c.notNull())
     .addUniqueConstraint('pipelines_workspace_name', ['workspace_id', 'name'])
     .execute();
   await db.schema.createTable('pipeline_versions')
-    .addColumn('id', 'integer', id)
+    .addColumn('id', 'integer', t.id)
     .addColumn('pipeline_id', 'integer', (c) => c.notNull().references('pipelines.id'))
     .addColumn('version', 'integer', (c) => c.notNull())
     .addColumn('definition', 'text', (c) => c.notNull())
@@ -43,7 +44,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addUniqueConstraint('pipeline_versions_pipeline_version', ['pipeline_id', 'version'])
     .execute();
   await db.schema.createTable('deployments')
-    .addColumn('id', 'integer', id)
+    .addColumn('id', 'integer', t.id)
     .addColumn('workspace_id', 'integer', (c) => c.notNull().references('workspaces.id'))
     .addColumn('pipeline_id', 'integer', (c) => c.notNull().unique().references('pipelines.id'))
     .addColumn('pipeline_version_id', 'integer', (c) => c.notNull().references('pipeline_versions.id'))
@@ -52,7 +53,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('updated_at', 'bigint', (c) => c.notNull())
     .execute();
   await db.schema.createTable('inference_logs')
-    .addColumn('id', 'integer', id)
+    .addColumn('id', 'integer', t.id)
     .addColumn('workspace_id', 'integer', (c) => c.notNull())
     .addColumn('pipeline_id', 'integer', (c) => c.notNull())
     .addColumn('pipeline_version', 'integer', (c) => c.notNull())
@@ -61,7 +62,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('inputs', 'text', (c) => c.notNull())
     .addColumn('outputs', 'text', (c) => c.notNull())
     .addColumn('models', 'text', (c) => c.notNull())
-    .addColumn('latency_ms', 'real', (c) => c.notNull())
+    .addColumn('latency_ms', t.real, (c) => c.notNull())
     .addColumn('metadata', 'text', (c) => c.notNull())
     .execute();
   await db.schema.createIndex('inference_logs_pipeline_time').on('inference_logs').columns(['pipeline_id', 'time', 'id']).execute();

@@ -1,11 +1,12 @@
 import type { Kysely } from 'kysely';
+import { columnTypes } from '../columns.ts';
 
 /** Users, workspace members with roles, API tokens (hashes only), the audit log; workspaces can be archived (issue #6). */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  const id = (c: any) => c.primaryKey().autoIncrement();
+  const t = columnTypes(db);
   await db.schema.alterTable('workspaces').addColumn('archived_at', 'bigint').execute();
   await db.schema.createTable('users')
-    .addColumn('id', 'integer', id)
+    .addColumn('id', 'integer', t.id)
     .addColumn('name', 'text', (c) => c.notNull().unique())
     .addColumn('admin', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('created_at', 'bigint', (c) => c.notNull())
@@ -18,7 +19,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addPrimaryKeyConstraint('members_pk', ['workspace_id', 'user_id'])
     .execute();
   await db.schema.createTable('tokens')
-    .addColumn('id', 'integer', id)
+    .addColumn('id', 'integer', t.id)
     .addColumn('user_id', 'integer', (c) => c.notNull().references('users.id'))
     .addColumn('name', 'text', (c) => c.notNull())
     // sha256 (hex) of the secret; the secret itself is never stored
@@ -32,7 +33,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .execute();
   await db.schema.createIndex('tokens_user').on('tokens').columns(['user_id', 'name']).execute();
   await db.schema.createTable('audit_log')
-    .addColumn('id', 'integer', id)
+    .addColumn('id', 'integer', t.id)
     .addColumn('time', 'bigint', (c) => c.notNull())
     // null: a platform event (users, tokens not scoped to a workspace)
     .addColumn('workspace_id', 'integer')

@@ -5,6 +5,7 @@
  * here), so old logs stay readable through the one read path; then the row table is dropped.
  */
 import { type Kysely, sql } from 'kysely';
+import { columnTypes } from '../columns.ts';
 
 const CHUNK = 1000;
 
@@ -14,8 +15,9 @@ type OldRow = {
 };
 
 export async function up(db: Kysely<unknown>): Promise<void> {
+  const t = columnTypes(db);
   await db.schema.createTable('inference_log_segments')
-    .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', 'integer', t.id)
     .addColumn('workspace_id', 'integer', (c) => c.notNull())
     .addColumn('pipeline_id', 'integer', (c) => c.notNull())
     .addColumn('pipeline_version', 'integer', (c) => c.notNull())
@@ -31,7 +33,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema.createTable('inference_log_columns')
     .addColumn('segment_id', 'integer', (c) => c.notNull())
     .addColumn('name', 'text', (c) => c.notNull())
-    .addColumn('data', 'blob', (c) => c.notNull())
+    .addColumn('data', t.blob, (c) => c.notNull())
     .addPrimaryKeyConstraint('inference_log_columns_pk', ['segment_id', 'name'])
     .execute();
 
