@@ -12,12 +12,16 @@ import { DeploymentService } from './deployments/index.ts';
 import { InferenceService } from './inference/index.ts';
 import { InferenceLogWriter, type LogWriterOptions } from './logs/writer.ts';
 import { AlertDispatcher, AssayScheduler, AssayService, type MonitoringOptions } from './monitoring/index.ts';
+import { FeedbackService, MonitorService } from './monitoring/performance/index.ts';
 import { PipelineService } from './pipelines/index.ts';
 import { Metrics } from './observability/metrics.ts';
 import { TraceObserver, tracingEnabled } from './observability/tracing.ts';
 import { ModelRegistry } from './registry/index.ts';
 import type { SandboxSettings } from './runtimes/sandbox/index.ts';
 import { type DB, openStore } from './store/index.ts';
+
+type AssayOutcome = NonNullable<Awaited<ReturnType<AssayService['runWindow']>>>;
+type MonitorOutcome = NonNullable<Awaited<ReturnType<MonitorService['runWindow']>>>;
 
 export interface PlatformOptions {
   dataDir: string;
@@ -61,7 +65,10 @@ export interface Platform {
   inference: InferenceService;
   logs: InferenceLogWriter;
   assays: AssayService;
-  assayScheduler: AssayScheduler;
+  assayScheduler: AssayScheduler<AssayOutcome>;
+  feedback: FeedbackService;
+  monitors: MonitorService;
+  monitorScheduler: AssayScheduler<MonitorOutcome>;
   access: AccessService;
   metrics: Metrics;
   close(): Promise<void>;
@@ -91,16 +98,29 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
   const alerts = new AlertDispatcher(db, leases, { leaseMs: opts.assays?.leaseMs, ...opts.assays?.alerts, allowPrivateTargets: allowPrivateWebhooks }, clock);
   alerts.metrics = metrics;
   const assayScheduler = new AssayScheduler(assays, alerts, leases, opts.assays, clock);
-  assayScheduler.metrics = metrics;
+  assayScheduler.onRun = (id, out) => metrics.assayRan(id, out.result.assay, out.result.status, out.result.score);
   assays.onChange = () => assayScheduler.wake();
+  // Performance monitors: the same loop over their windows, their own alert table.
+  const feedback = new FeedbackService(db, pipelines, logs, clock);
+  const monitors = new MonitorService(db, pipelines, logs, feedback, clock, allowPrivateWebhooks, opts.assays?.recheckMs);
+  const monitorAlerts = new AlertDispatcher(db, leases, { leaseMs: opts.assays?.leaseMs, ...opts.assays?.alerts, allowPrivateTargets: allowPrivateWebhooks }, clock, { table: 'performance_alerts', owner: 'monitor_id' });
+  monitorAlerts.metrics = metrics;
+  const monitorScheduler = new AssayScheduler(monitors, monitorAlerts, leases, { ...opts.assays, leaseName: 'monitor' }, clock);
+  monitors.onChange = () => monitorScheduler.wake();
+  // Labels that arrive may finish a pending window.
+  feedback.onUpload = () => monitorScheduler.wake();
   // An archived workspace serves nothing: its pipelines are undeployed.
   const access = new AccessService(db, async (ws) => {
     for (const d of await deployments.list(ws)) await deployments.undeploy(ws, d.pipeline);
   });
-  const sync = new ClusterSync(db, deployments, () => assayScheduler.wake(), opts.sync);
+  const sync = new ClusterSync(db, deployments, () => {
+    assayScheduler.wake();
+    monitorScheduler.wake();
+  }, opts.sync);
   const close = async () => {
     await sync.stop();
     await assayScheduler.stop();
+    await monitorScheduler.stop();
     await deployments.close();
     await logs.close();
     await artifacts.close();
@@ -110,11 +130,12 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
     registry.resumeBuilds();
     await deployments.restore();
     await assayScheduler.start();
+    await monitorScheduler.start();
     await sync.start();
   } catch (e) {
     // Model workers and timers started so far would keep the process alive.
     await close().catch(() => undefined);
     throw e;
   }
-  return { db, registry, pipelines, deployments, inference, logs, assays, assayScheduler, access, metrics, close };
+  return { db, registry, pipelines, deployments, inference, logs, assays, assayScheduler, feedback, monitors, monitorScheduler, access, metrics, close };
 }

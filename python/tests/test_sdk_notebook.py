@@ -54,6 +54,9 @@ def test_quickstart_notebook_runs(server, tmp_path, monkeypatch) -> None:
     assert "largest difference from scikit-learn's predict_proba" in stdout
     assert "569/569" in stderr  # the progress bar of the batched inference
     assert "Warning" not in stderr, stderr
+    # the performance monitor section: labels a "week" later, accuracy down, the webhook called
+    assert "webhook: performance.alert realised" in stdout, stdout
+    assert "unmatched labels: 0" in stdout
     htmls = "\n".join(o.get("data", {}).get("text/html", "") for o in outputs if "data" in o)
     assert "ModelVersion breast-cancer" in htmls and "Pipeline breast-cancer" in htmls
     assert "undeployed" in htmls

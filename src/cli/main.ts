@@ -6,6 +6,7 @@ import { accessCommands } from './commands/access.ts';
 import { inferCommands } from './commands/infer.ts';
 import { logCommands } from './commands/logs.ts';
 import { assayCommands } from './commands/assays.ts';
+import { monitorCommands } from './commands/monitors.ts';
 import { modelCommands } from './commands/models.ts';
 import { pipelineCommands } from './commands/pipelines.ts';
 import { completionCommand } from './completion.ts';
@@ -60,6 +61,7 @@ pipelineCommands(program, cli);
 inferCommands(program, cli);
 logCommands(program, cli);
 assayCommands(program, cli);
+monitorCommands(program, cli);
 accessCommands(program, cli);
 completionCommand(program);
 

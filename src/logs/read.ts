@@ -20,6 +20,8 @@ export class Segment {
   private readonly requests: [number, string | null, number, Record<string, unknown>][];
   /** Row -> index into requests. */
   private readonly requestOf: Uint32Array;
+  /** Request -> its first row. */
+  private readonly requestStart: number[] = [];
   /** in., out. and shadow. columns, in stored order. */
   readonly values: StoredColumn[];
 
@@ -31,17 +33,18 @@ export class Segment {
     this.requests = JSON.parse(head.requests);
     this.requestOf = new Uint32Array(head.rows);
     let row = 0;
-    this.requests.forEach(([n], k) => { this.requestOf.fill(k, row, row + n); row += n; });
+    this.requests.forEach(([n], k) => { this.requestStart.push(row); this.requestOf.fill(k, row, row + n); row += n; });
     this.values = [...columns.values()].filter((c) => c.spec.name !== TIME && c.spec.name !== MODELS && c.spec.name !== ANOMALIES);
   }
 
   get rows(): number { return this.head.rows; }
   anomalies(i: number): string[] { return (this.anomalyLists?.[i] as string[] | undefined) ?? []; }
   modelsOf(i: number): unknown[] { return this.models[this.modelIdx ? this.modelIdx[i] : 0]; }
-  request(i: number): { requestId: string | null; latencyMs: number; metadata: Record<string, unknown>; index: number } {
+  /** Row i's request: `index` is the request within the segment, `row` the row within the request, `rows` its row count. */
+  request(i: number): { requestId: string | null; latencyMs: number; metadata: Record<string, unknown>; index: number; row: number; rows: number } {
     const k = this.requestOf[i];
-    const [, requestId, latencyMs, metadata] = this.requests[k];
-    return { requestId, latencyMs, metadata, index: k };
+    const [rows, requestId, latencyMs, metadata] = this.requests[k];
+    return { requestId, latencyMs, metadata, index: k, row: i - this.requestStart[k], rows };
   }
 
   /** Flat columns, in the order the row layout always had: time, in.*, out.*, shadow.*, anomaly.*, metadata.* */

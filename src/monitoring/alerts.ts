@@ -1,6 +1,7 @@
 /**
- * Alert delivery: a JSON POST to the assay's webhook, retried with exponential backoff (p-retry).
- * Every delivery is a row in `assay_alerts` (pending → delivered | failed) with its attempt count,
+ * Alert delivery: a JSON POST to the assay's (or performance monitor's) webhook, retried with
+ * exponential backoff (p-retry). Every delivery is a row in `assay_alerts` (`performance_alerts`
+ * for monitors) (pending → delivered | failed) with its attempt count,
  * the last HTTP status and the last error; deliveries still pending at shutdown are sent again on
  * the next start. With several servers on one database, a delivery is sent under a lease
  * (cluster/leases.ts): by the server that stored the alert, or, when that one stops or dies
@@ -24,6 +25,10 @@ export interface AlertOptions {
   /** How long a delivery's lease lasts unrenewed: a dead server's deliveries wait this long for a survivor (default 15 s). */
   leaseMs?: number;
 }
+
+/** Where deliveries are recorded: the two tables have the same columns but the owner's. */
+export type AlertTable = { table: 'assay_alerts'; owner: 'assay_id' } | { table: 'performance_alerts'; owner: 'monitor_id' };
+const ASSAY_ALERTS: AlertTable = { table: 'assay_alerts', owner: 'assay_id' };
 
 export type DeliveryOutcome = 'delivered' | 'retried' | 'failed';
 
@@ -50,7 +55,7 @@ export class AlertDispatcher {
   private readonly agent: Agent;
   metrics?: DeliveryMetrics;
 
-  constructor(private readonly db: DB, private readonly leases: Leases, opts: AlertOptions = {}, private readonly now: () => number = Date.now) {
+  constructor(private readonly db: DB, private readonly leases: Leases, opts: AlertOptions = {}, private readonly now: () => number = Date.now, private readonly where: AlertTable = ASSAY_ALERTS) {
     this.leaseMs = opts.leaseMs ?? 15_000;
     this.retries = opts.retries ?? 5;
     this.minTimeout = opts.minTimeoutMs ?? 500;
@@ -60,7 +65,8 @@ export class AlertDispatcher {
 
   /** Sends every delivery left pending (by a shutdown or a crash, here or on another server) that no live server is sending. */
   async resumePending(): Promise<void> {
-    const rows = await this.db.selectFrom('assay_alerts').select(['id', 'url', 'payload']).where('status', '=', 'pending').execute();
+    // one table or the other, same columns: typed as the assay table
+    const rows = await this.db.selectFrom(this.where.table as 'assay_alerts').select(['id', 'url', 'payload']).where('status', '=', 'pending').execute();
     for (const r of rows) this.send(r.id, r.url, r.payload);
   }
 
@@ -68,9 +74,9 @@ export class AlertDispatcher {
   send(id: number, url: string, body: string): void {
     if (this.sending.has(id) || this.abort.signal.aborted) return;
     this.sending.add(id);
-    const p = this.leases.hold(`alert:${id}`, this.leaseMs, async () => {
+    const p = this.leases.hold(`${this.where.table === 'assay_alerts' ? 'alert' : 'monitor-alert'}:${id}`, this.leaseMs, async () => {
       // Delivered or failed meanwhile by the server whose lease just ran out.
-      const row = await this.db.selectFrom('assay_alerts').select('status').where('id', '=', id).executeTakeFirst();
+      const row = await this.db.selectFrom(this.where.table as 'assay_alerts').select('status').where('id', '=', id).executeTakeFirst();
       if (row?.status === 'pending') await this.deliver(id, url, body);
     }).then(() => undefined, (e) => console.error(`alert ${id}: ${(e as Error).message}`));
     this.inFlight.add(p);
@@ -82,7 +88,7 @@ export class AlertDispatcher {
 
   private async record(id: number, set: { status?: string; attempts?: number; http_status?: number | null; last_error?: string | null }): Promise<void> {
     try {
-      await this.db.updateTable('assay_alerts').set({ ...set, updated_at: this.now() }).where('id', '=', id).execute();
+      await this.db.updateTable(this.where.table as 'assay_alerts').set({ ...set, updated_at: this.now() }).where('id', '=', id).execute();
     } catch { /* the store is closing or the assay was deleted: nothing left to record */ }
   }
 
@@ -94,7 +100,7 @@ export class AlertDispatcher {
         let res: Awaited<ReturnType<typeof fetch>>;
         try {
           res = await fetch(url, {
-            method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': 'bettong-assays' }, body,
+            method: 'POST', headers: { 'content-type': 'application/json', 'user-agent': this.where.table === 'assay_alerts' ? 'bettong-assays' : 'bettong-monitors' }, body,
             signal: AbortSignal.any([this.abort.signal, AbortSignal.timeout(this.attemptTimeout)]), dispatcher: this.agent,
           });
           await res.arrayBuffer();

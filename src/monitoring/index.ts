@@ -15,6 +15,8 @@ export interface MonitoringOptions extends SchedulerOptions {
    * --allow-private-webhooks`): for local setups and tests that receive alerts on this machine.
    */
   allowPrivateWebhooks?: boolean;
+  /** How often a performance monitor's pending window is recomputed at the least (default 60 s). */
+  recheckMs?: number;
   /** The clock assays run by (tests may drive it). */
   now?: () => number;
 }

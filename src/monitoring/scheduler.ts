@@ -1,5 +1,5 @@
 /**
- * Runs saved assays by themselves: each active assay's next window runs once it has ended (plus a
+ * Runs saved assays (and performance monitors: the same loop over another WindowRunner) by themselves: each active assay's next window runs once it has ended (plus a
  * grace period for log rows still in flight), results are stored, alerts handed to the
  * dispatcher. The next window to run is stored with the assay and moved on in the same
  * transaction that stores the result, so no window runs twice and a restart picks up where the
@@ -12,8 +12,22 @@
  */
 import type { Leases } from '../cluster/leases.ts';
 import type { AlertDispatcher } from './alerts.ts';
-import type { AssayService } from './assays.ts';
-import { newestComplete, windowAt } from './windows.ts';
+import { type WindowGrid, newestComplete, windowAt } from './windows.ts';
+
+/** What the scheduler runs: saved assays, or performance monitors. */
+export interface WindowRunner<O extends RunOutcome = RunOutcome> {
+  active(): Promise<{ id: number; grid: WindowGrid; next: number }[]>;
+  /** null: paused, deleted or already run meanwhile. */
+  runWindow(id: number, index: number): Promise<O | null>;
+}
+
+export interface RunOutcome {
+  result: { id: number };
+  /** The alert's delivery, stored with the result (so a crash cannot lose it). */
+  alert: { id: number; url: string; payload: string } | null;
+  /** The window is not final yet (labels still arriving): run it again by then. */
+  waitUntil?: number;
+}
 
 export interface SchedulerOptions {
   /** Wait this long after a window ends before running it (default 1 s): rows of requests in flight land. */
@@ -24,16 +38,18 @@ export interface SchedulerOptions {
   maxSleepMs?: number;
   /** How long a server's hold on an assay's windows lasts unrenewed: a dead server's windows wait this long for a survivor (default 15 s). */
   leaseMs?: number;
+  /** What the lease on one runner's windows is called: `<leaseName>:<id>` (default 'assay'). */
+  leaseName?: string;
 }
 
-/** What the scheduler tells metrics (observability/metrics.ts). */
+/** What the assay scheduler tells metrics (observability/metrics.ts). */
 export interface AssayMetrics {
   assayRan(assayId: number, assay: string, status: string, score: number | null): void;
 }
 
 const RETRY_AFTER_ERROR_MS = 5000;
 
-export class AssayScheduler {
+export class AssayScheduler<O extends RunOutcome = RunOutcome> {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
@@ -42,14 +58,16 @@ export class AssayScheduler {
   private readonly maxPerPass: number;
   private readonly maxSleep: number;
   private readonly leaseMs: number;
+  private readonly leaseName: string;
   /** Assays whose last run failed: not retried before this time. */
   private readonly backoff = new Map<number, number>();
   /** Windows run since start (for tests and metrics). */
   runs = 0;
-  metrics?: AssayMetrics;
+  /** Told of every window run (metrics). */
+  onRun?: (id: number, outcome: O) => void;
 
   constructor(
-    private readonly assays: AssayService,
+    private readonly assays: WindowRunner<O>,
     private readonly alerts: AlertDispatcher,
     private readonly leases: Leases,
     opts: SchedulerOptions = {},
@@ -59,6 +77,7 @@ export class AssayScheduler {
     this.maxPerPass = opts.maxWindowsPerPass ?? 50;
     this.maxSleep = opts.maxSleepMs ?? 60_000;
     this.leaseMs = opts.leaseMs ?? 15_000;
+    this.leaseName = opts.leaseName ?? 'assay';
   }
 
   async start(): Promise<void> {
@@ -66,7 +85,7 @@ export class AssayScheduler {
     this.wake();
   }
 
-  /** Re-plans now: an assay was created, resumed, paused or deleted. */
+  /** Re-plans now: an assay was created, resumed, paused or deleted (a monitor's labels arrived). */
   wake(): void {
     if (this.stopped) return;
     if (this.running) {
@@ -105,16 +124,21 @@ export class AssayScheduler {
           continue;
         }
         let next = a.next;
+        let waitUntil: number | undefined;
         const newest = newestComplete(a.grid, this.now() - this.grace);
         if (next <= newest) {
           try {
-            const held = await this.leases.hold(`assay:${a.id}`, this.leaseMs, async () => {
+            const held = await this.leases.hold(`${this.leaseName}:${a.id}`, this.leaseMs, async () => {
               for (let n = 0; next <= newest && n < this.maxPerPass && !this.stopped; n++, next++) {
                 const out = await this.assays.runWindow(a.id, next);
                 if (!out) break; // paused, deleted or already run meanwhile
                 this.runs++;
-                this.metrics?.assayRan(a.id, out.result.assay, out.result.status, out.result.score);
+                this.onRun?.(a.id, out);
                 if (out.alert) this.alerts.send(out.alert.id, out.alert.url, out.alert.payload);
+                if (out.waitUntil !== undefined) {
+                  waitUntil = out.waitUntil;
+                  break;
+                }
               }
             });
             this.backoff.delete(a.id);
@@ -131,7 +155,7 @@ export class AssayScheduler {
             continue;
           }
         }
-        soonest = Math.min(soonest, next <= newest ? this.now() : windowAt(a.grid, next).end + this.grace);
+        soonest = Math.min(soonest, waitUntil ?? (next <= newest ? this.now() : windowAt(a.grid, next).end + this.grace));
       }
     } catch (e) {
       if (this.stopped) return;

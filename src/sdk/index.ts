@@ -11,6 +11,11 @@ import type { ModelDetail, ModelSummary, ModelVersion } from '../registry/index.
 // assays
 import type { AlertDelivery, AssayDefinition, AssayInfo, PreviewRequest, PreviewResult, StoredResult, WindowResult } from '../monitoring/index.ts';
 export type { AlertDelivery, AssayDefinition, AssayInfo, PreviewRequest, PreviewResult, StoredResult, WindowResult };
+// ground truth and performance monitors
+import type {
+  FeedbackReceipt, MonitorDefinition, MonitorInfo, MonitorPreview, MonitorPreviewRequest, PerformanceWindow, StoredWindow, UnmatchedLabels,
+} from '../monitoring/performance/index.ts';
+export type { FeedbackReceipt, MonitorDefinition, MonitorInfo, MonitorPreview, MonitorPreviewRequest, PerformanceWindow, StoredWindow, UnmatchedLabels };
 
 // access
 import type { AuditRecord, Member, Role, TokenInfo, User, Workspace } from '../access/index.ts';
@@ -209,9 +214,10 @@ export class BettongClient {
     return this.json('GET', `/v1/pipelines/${encodeURIComponent(name)}/logs?${params}`);
   }
 
-  /** Per arm / model version summaries over a time range, to pick a winner. */
-  compare(name: string, q: { start?: TimeLike; end?: TimeLike } = {}): Promise<{ pipeline: string; groups: CompareGroup[] }> {
+  /** Per arm / model version summaries over a time range, to pick a winner; with `monitor`, each group's realised performance too. */
+  compare(name: string, q: { start?: TimeLike; end?: TimeLike; monitor?: string } = {}): Promise<{ pipeline: string; groups: CompareGroup[] }> {
     const params = new URLSearchParams();
+    if (q.monitor) params.set('monitor', q.monitor);
     if (q.start !== undefined) params.set('start', timeParam(q.start)!);
     if (q.end !== undefined) params.set('end', timeParam(q.end)!);
     return this.json('GET', `/v1/pipelines/${encodeURIComponent(name)}/compare?${params}`);
@@ -278,6 +284,68 @@ export class BettongClient {
 
   async assayAlerts(name: string): Promise<AlertDelivery[]> {
     return (await this.json<{ alerts: AlertDelivery[] }>('GET', `/v1/assays/${encodeURIComponent(name)}/alerts`)).alerts;
+  }
+
+  // ground truth and performance monitors
+
+  /**
+   * Uploads ground-truth labels: rows as objects, or a file's bytes with its content type
+   * (text/csv, application/vnd.apache.arrow.stream|file, application/vnd.apache.parquet).
+   * `key`: 'request_id' (default; columns request_id and row) or 'metadata.<field>'.
+   */
+  addFeedback(pipeline: string, rows: Record<string, unknown>[] | Uint8Array, opts: { key?: string; label?: string[]; contentType?: string } = {}): Promise<FeedbackReceipt> {
+    const params = new URLSearchParams();
+    if (opts.key) params.set('key', opts.key);
+    if (opts.label?.length) params.set('label', opts.label.join(','));
+    const path = `/v1/pipelines/${encodeURIComponent(pipeline)}/feedback?${params}`;
+    if (rows instanceof Uint8Array) {
+      return this.request('POST', path, rows, { 'content-type': opts.contentType ?? 'text/csv' }).then((r) => r.json() as Promise<FeedbackReceipt>);
+    }
+    return this.json('POST', path, rows);
+  }
+
+  unmatchedFeedback(pipeline: string, limit?: number): Promise<UnmatchedLabels> {
+    return this.json('GET', `/v1/pipelines/${encodeURIComponent(pipeline)}/feedback/unmatched${limit ? `?limit=${limit}` : ''}`);
+  }
+
+  previewMonitor(req: MonitorPreviewRequest): Promise<MonitorPreview> {
+    return this.json('POST', '/v1/monitors/preview', req);
+  }
+
+  createMonitor(name: string, definition: MonitorDefinition & { alert?: { webhook: string; on?: 'alert' | 'warning' } }): Promise<MonitorInfo> {
+    return this.json('POST', '/v1/monitors', { name, ...definition });
+  }
+
+  async listMonitors(): Promise<MonitorInfo[]> {
+    return (await this.json<{ monitors: MonitorInfo[] }>('GET', '/v1/monitors')).monitors;
+  }
+
+  getMonitor(name: string): Promise<MonitorInfo> {
+    return this.json('GET', `/v1/monitors/${encodeURIComponent(name)}`);
+  }
+
+  pauseMonitor(name: string): Promise<MonitorInfo> {
+    return this.json('POST', `/v1/monitors/${encodeURIComponent(name)}/pause`, {});
+  }
+
+  resumeMonitor(name: string): Promise<MonitorInfo> {
+    return this.json('POST', `/v1/monitors/${encodeURIComponent(name)}/resume`, {});
+  }
+
+  deleteMonitor(name: string): Promise<{ deleted: string }> {
+    return this.json('DELETE', `/v1/monitors/${encodeURIComponent(name)}`);
+  }
+
+  /** A monitor's windows, chronological: final ones and the pending one (with its CBPE estimate). */
+  async monitorResults(name: string, q: { start?: TimeLike; end?: TimeLike; limit?: number } = {}): Promise<StoredWindow[]> {
+    const params = new URLSearchParams();
+    const entries = { start: timeParam(q.start), end: timeParam(q.end), limit: q.limit?.toString() };
+    for (const [k, v] of Object.entries(entries)) if (v !== undefined) params.set(k, v);
+    return (await this.json<{ results: StoredWindow[] }>('GET', `/v1/monitors/${encodeURIComponent(name)}/results?${params}`)).results;
+  }
+
+  async monitorAlerts(name: string): Promise<unknown[]> {
+    return (await this.json<{ alerts: unknown[] }>('GET', `/v1/monitors/${encodeURIComponent(name)}/alerts`)).alerts;
   }
 
   // access: workspaces, users, members, tokens, audit

@@ -10,6 +10,7 @@ import { modelRoutes } from './routes/models.ts';
 import { pipelineRoutes } from './routes/pipelines.ts';
 import { logRoutes } from './routes/logs.ts';
 import { assayRoutes } from './routes/assays.ts';
+import { monitorRoutes } from './routes/monitors.ts';
 import { accessRoutes } from './routes/access.ts';
 import { installAuth } from './auth.ts';
 import { DataPlane, type ServerState } from './dataplane.ts';
@@ -79,6 +80,7 @@ export async function buildServer(platform: Platform, opts: ServerOptions = {}):
   await app.register(pipelineRoutes(platform));
   await app.register(logRoutes(platform));
   await app.register(assayRoutes(platform));
+  await app.register(monitorRoutes(platform));
   await app.register(recordsRoutes(platform));
   await app.register(oipRoutes(dataplane));
   await app.register(consoleRoutes());

@@ -24,6 +24,7 @@ export async function installOpenApi(app: FastifyInstance): Promise<void> {
         { name: 'inference', description: 'Open Inference Protocol v2 and records inference' },
         { name: 'logs', description: 'Inference logs' },
         { name: 'assays', description: 'Drift monitoring: assays, their results and alerts' },
+        { name: 'monitors', description: 'Ground truth and performance monitors: feedback labels, realised and estimated (CBPE) metrics per window' },
         { name: 'access', description: 'Workspaces, users, members, API tokens and the audit log' },
         { name: 'metrics', description: 'Prometheus metrics and recent pipeline traffic' },
       ],

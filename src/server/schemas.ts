@@ -100,6 +100,26 @@ const definitions = {
     attempts: int, http_status: nullable(int), last_error: nullable(str), payload: {}, created_at: time, updated_at: time,
   }),
 
+  FeedbackReceipt: obj({ pipeline: str, key: str, labels: list(str), received: int, replaced: int, matched: int, unmatched: int }),
+  UnmatchedLabels: obj({ pipeline: str, count: int, labels: list(obj({ key: str, labels: { type: 'object' }, received_at: time })) }),
+  MonitorWindowResult: obj({
+    window: { type: 'object' }, metric: str, count: int, labelled: int, coverage: nullable(num), value: nullable(num),
+    state: { type: 'string', enum: ['final', 'pending'] }, status: { type: 'string', enum: ['ok', 'warning', 'alert', 'no_data', 'pending'] },
+    metrics: { type: 'object' }, estimated: { type: 'object', description: 'CBPE: estimated accuracy, F1, ROC AUC with bands' },
+    arms: list({ type: 'object' }), challengers: list({ type: 'object' }),
+  }, ['window', 'metric', 'count', 'labelled', 'coverage', 'value', 'state', 'status', 'metrics', 'arms', 'challengers']),
+  MonitorPreview: obj({ pipeline: str, definition: { type: 'object' }, calibration: nullable({ type: 'object' }), windows: list(r('MonitorWindowResult')) }),
+  Monitor: obj({
+    id: int, name: str, pipeline: str, task: str, metric: str, state: { type: 'string', enum: ['active', 'paused'] },
+    window: { type: 'object' }, definition: { type: 'object' }, calibration: nullable({ type: 'object' }), next_window: { type: 'object' },
+    last_result: nullable({ type: 'object' }), created_at: time,
+  }),
+  MonitorResult: { allOf: [r('MonitorWindowResult'), obj({ id: int, monitor: str, created_at: time })] },
+  MonitorAlertDelivery: obj({
+    id: int, monitor: str, result_id: int, url: str, status: { type: 'string', enum: ['pending', 'delivered', 'failed'] },
+    attempts: int, http_status: nullable(int), last_error: nullable(str), payload: {}, created_at: time, updated_at: time,
+  }),
+
   Workspace: obj({
     id: int, name: str, archived: bool, archived_at: nullable(time), created_at: time,
     role: { type: ['string', 'null'], description: "the caller's role (platform admins who are not members: 'admin' in lists, null here)" },

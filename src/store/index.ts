@@ -17,6 +17,7 @@ import * as m0005 from './migrations/0005_log_segments.ts';
 import * as m0006 from './migrations/0005_model_network.ts';
 import * as m0007 from './migrations/0006_artifacts.ts';
 import * as m0008 from './migrations/0007_leases.ts';
+import * as m0009 from './migrations/0008_performance.ts';
 
 export type { Database } from './schema.ts';
 export type DB = Kysely<Database>;
@@ -31,6 +32,7 @@ const migrations: Record<string, Migration> = {
   '0005_model_network': m0006,
   '0006_artifacts': m0007,
   '0007_leases': m0008,
+  '0008_performance': m0009,
 };
 
 export const DEFAULT_WORKSPACE_ID = 1;

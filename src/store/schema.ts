@@ -146,6 +146,56 @@ export interface AssayAlertTable {
   updated_at: number;
 }
 
+export interface FeedbackLabelTable {
+  id: Generated<number>;
+  workspace_id: number;
+  pipeline_id: number;
+  /** request_id:row, or the caller's id logged with the request (monitoring/performance/keys.ts) */
+  key: string;
+  /** JSON object: label column -> value */
+  labels: string;
+  received_at: number;
+  /** set when a later label for the same key replaced this one (kept as history) */
+  replaced_at: number | null;
+}
+
+export interface PerformanceMonitorTable {
+  id: Generated<number>;
+  workspace_id: number;
+  pipeline_id: number;
+  name: string;
+  /** JSON resolved MonitorDefinition (monitoring/performance/definition.ts) */
+  definition: string;
+  /** JSON CBPE calibration from the labelled reference period; null without one */
+  calibration: string | null;
+  /** 'active' | 'paused' */
+  state: string;
+  /** Index of the next window to finalise */
+  next_window: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface PerformanceResultTable {
+  id: Generated<number>;
+  monitor_id: number;
+  window_index: number;
+  window_start: number;
+  window_end: number;
+  count: number;
+  labelled: number;
+  value: number | null;
+  /** 'ok' | 'warning' | 'alert' | 'no_data' */
+  status: string;
+  /** JSON PerformanceWindow */
+  result: string;
+  created_at: number;
+}
+
+export interface PerformanceAlertTable extends Omit<AssayAlertTable, 'assay_id'> {
+  monitor_id: number;
+}
+
 export interface UserTable {
   id: Generated<number>;
   name: string;
@@ -218,6 +268,10 @@ export interface Database {
   assays: AssayTable;
   assay_results: AssayResultTable;
   assay_alerts: AssayAlertTable;
+  feedback_labels: FeedbackLabelTable;
+  performance_monitors: PerformanceMonitorTable;
+  performance_results: PerformanceResultTable;
+  performance_alerts: PerformanceAlertTable;
   users: UserTable;
   members: MemberTable;
   tokens: TokenTable;

@@ -73,7 +73,7 @@ def server():
             if time.monotonic() > deadline:
                 pytest.fail(f"bettong not live after 30 s:\n{log_path.read_text()}")
             time.sleep(0.2)
-        # Real data behind the paths: a model, a pipeline of it, deployed, an assay on it.
+        # Real data behind the paths: a model, a pipeline of it, deployed, an assay and a performance monitor on it.
         status, body = _call("POST", f"{url}/v1/models/bc", MODEL.read_bytes(), "application/octet-stream")
         assert status == 201, body
         status, body = _call("POST", f"{url}/v1/pipelines", json.dumps({"name": "bc", "steps": [{"model": "bc"}]}).encode(), "application/json")
@@ -83,6 +83,10 @@ def server():
         assay = {"name": "bc", "pipeline": "bc", "target": {"column": "out.probabilities", "index": 1},
                  "baseline": {"values": [i / 20 for i in range(20)]}, "window": {"width": "1h"}}
         status, body = _call("POST", f"{url}/v1/assays", json.dumps(assay).encode(), "application/json")
+        assert status == 201, body
+        monitor = {"name": "bc", "pipeline": "bc", "task": "classification", "label": "y",
+                   "prediction": {"column": "out.label"}, "window": {"width": "1h"}}
+        status, body = _call("POST", f"{url}/v1/monitors", json.dumps(monitor).encode(), "application/json")
         assert status == 201, body
         yield url, log_path
     finally:

@@ -14,6 +14,7 @@ from ._version import __version__
 from .client import DEFAULT_URL, Client
 from .errors import BettongError, Conflict, ConnectionFailed, Forbidden, InvalidInput, NotFound, ServerError, Unauthorized
 from .assay import Assay, AssayList, AssayPreview
+from .monitor import Monitor, MonitorList, MonitorResults
 from .pipeline import ABStep, ModelStep, Pipeline, PipelineList, ShadowStep, Step
 from .resources import (
     Deployment,
@@ -30,6 +31,9 @@ from .resources import (
 )
 
 __all__ = [
+    "Monitor",
+    "MonitorList",
+    "MonitorResults",
     "__version__",
     "Client",
     "DEFAULT_URL",

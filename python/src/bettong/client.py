@@ -10,6 +10,7 @@ from typing import IO, Any, Optional, Union, cast
 from ._http import Http, segment
 from .errors import BettongError, InvalidInput, NotFound
 from .assay import Assay, AssayList
+from .monitor import Monitor, MonitorList
 from .pipeline import Pipeline, PipelineList
 from .resources import Deployment, DeploymentList, Model, ModelList, ModelVersion
 
@@ -305,6 +306,29 @@ class Client:
                 threads: Optional[int] = None) -> Deployment:
         body = {k: v for k, v in (("version", version), ("replicas", replicas), ("threads", threads)) if v is not None}
         return Deployment.from_json(self._http.json("POST", f"/v1/pipelines/{segment(name)}/deploy", json_body=body))
+
+    # -- performance monitors --------------------------------------------------------------
+
+    def build_monitor(self, name: str, pipeline: Union[str, Pipeline], **definition: Any) -> Monitor:
+        """A performance monitor draft on ``pipeline``: ``task`` ('classification' or 'regression'),
+        ``label`` (the feedback's label column), ``prediction`` (``out.<output>``), ``window``, and
+        optionally ``probabilities``, ``key``, ``metric``, ``warning``/``alert`` levels,
+        ``min_coverage``/``max_delay``, ``reference=(start, end)`` for CBPE, ``webhook``.
+        Then ``preview()`` or ``create()``."""
+        p = pipeline.name if isinstance(pipeline, Pipeline) else pipeline
+        return Monitor(self, name, Monitor.build_definition(p, **definition))
+
+    def get_monitor(self, name: str) -> Monitor:
+        """A saved performance monitor.
+
+        Raises:
+            NotFound: no such monitor.
+        """
+        return Monitor.from_info(self, self._http.json("GET", f"/v1/monitors/{segment(name)}"))
+
+    def list_monitors(self) -> MonitorList:
+        """Every saved performance monitor."""
+        return MonitorList(Monitor.from_info(self, m) for m in self._http.json("GET", "/v1/monitors").get("monitors", []))
 
     # -- assays ----------------------------------------------------------------------------
 

@@ -4,6 +4,8 @@ inference with DataFrames (or dicts of numpy arrays) in and out, and the inferen
 """
 from __future__ import annotations
 
+import json
+
 import datetime as _dt
 import os
 import time as _time
@@ -410,15 +412,50 @@ class Pipeline(Resource):
         self._steps = None  # the draft reloads from the new latest version
         return Deployment.from_json(d)
 
-    def compare(self, start: Optional[TimeLike] = None, end: Optional[TimeLike] = None) -> pd.DataFrame:
+    def compare(self, start: Optional[TimeLike] = None, end: Optional[TimeLike] = None,
+                monitor: Optional[str] = None) -> pd.DataFrame:
         """Per answering model path and per shadow challenger, a summary of the logs: one row
         per group with ``role``, ``models``, ``pipeline_versions``, ``rows``,
         ``validation_failure_rate``, ``errors``, ``latency_ms.p50/p95/p99`` and, per output
-        (element-wise for tensors: ``out.probabilities[1]``), ``out.<output>.count/mean/std/min/p25/p50/p75/max``."""
+        (element-wise for tensors: ``out.probabilities[1]``), ``out.<output>.count/mean/std/min/p25/p50/p75/max``.
+        With ``monitor`` (a saved performance monitor of this pipeline), ``performance.<metric>``,
+        ``performance.labelled`` and ``performance.coverage`` from the labels: a winner on outcomes."""
         self._flush_logs()
         d = self._client._http.json("GET", f"/v1/pipelines/{segment(self.name)}/compare",
-                                    params={"start": time_param(start), "end": time_param(end)})
+                                    params={"start": time_param(start), "end": time_param(end), "monitor": monitor})
         return _compare_frame(d.get("groups", []))
+
+    # -- ground truth ----------------------------------------------------------------------
+
+    def add_feedback(self, df: pd.DataFrame, key: str = "request_id",
+                     label: Optional[Union[str, Sequence[str]]] = None) -> dict[str, Any]:
+        """Uploads ground-truth labels for logged predictions.
+
+        Args:
+            df: one row per label: the key column(s) and the label column(s).
+            key: ``"request_id"`` (columns ``request_id`` and ``row``, the row within the request),
+                ``"metadata.<field>"`` or just ``"<field>"`` (a caller's id logged as request
+                metadata, e.g. ``metadata={"transaction_id": [...]}`` when inferring; column ``<field>``).
+            label: the label column(s) (default: every column but the key).
+
+        Returns:
+            The receipt: ``received``, ``matched``, ``unmatched`` (listed by
+            :meth:`unmatched_feedback`), ``replaced`` (earlier labels for the same keys, kept as history).
+        """
+        if key != "request_id" and not key.startswith("metadata."):
+            key = f"metadata.{key}"
+        labels = [label] if isinstance(label, str) else list(label or [])
+        key_columns = ["request_id", "row"] if key == "request_id" else [key[len("metadata."):]]
+        columns = [c for c in df.columns if c in key_columns] + labels if labels else list(df.columns)
+        records = json.loads(df[columns].to_json(orient="records"))
+        return self._client._http.json("POST", f"/v1/pipelines/{segment(self.name)}/feedback", json_body=records,
+                                       params={"key": key, "label": ",".join(labels) or None})
+
+    def unmatched_feedback(self, limit: Optional[int] = None) -> pd.DataFrame:
+        """Labels no logged prediction has the key of (yet): ``key``, ``received_at`` and the labels."""
+        d = self._client._http.json("GET", f"/v1/pipelines/{segment(self.name)}/feedback/unmatched", params={"limit": limit})
+        return pd.DataFrame([{"key": l["key"], "received_at": pd.to_datetime(l["received_at"], utc=True), **l["labels"]}
+                             for l in d.get("labels", [])])
 
     # -- inference -------------------------------------------------------------------------
 
@@ -444,7 +481,8 @@ class Pipeline(Resource):
                 which are stacked, in order, into that input (a scikit-learn ``X`` works).
             batch_size: rows per request (default: up to 5,000 rows and 16 MiB per request).
             progress: show a progress bar (tqdm); by default only when there is more than one batch.
-            metadata: values logged with every row as ``metadata.<key>``.
+            metadata: values logged with every row as ``metadata.<key>``; a list with one value per row
+                (a caller's id per row, the key ground-truth labels can use) is split with the rows.
             transport: ``"auto"`` sends frames of up to 100 rows as records JSON (the server's
                 own ``time`` comes back) and larger ones as binary tensors (the Open Inference
                 Protocol's binary extension, exact and compact); ``"binary"`` or ``"records"`` forces one.
@@ -511,11 +549,12 @@ class Pipeline(Resource):
             for k, start in enumerate(starts):
                 stop = min(rows, start + size)
                 batch = {n: a[start:stop] for n, a in tensors.items()} if splittable else tensors
+                meta = _batch_metadata(metadata, rows, start, stop) if splittable else metadata
                 try:
                     if use_records:
-                        t, outs, flags = self._infer_records(batch, sig, stop - start, metadata, timeout)
+                        t, outs, flags = self._infer_records(batch, sig, stop - start, meta, timeout)
                     else:
-                        t, outs, broken = self._infer_binary(batch, sig, stop - start, metadata, timeout)
+                        t, outs, broken = self._infer_binary(batch, sig, stop - start, meta, timeout)
                         flags = {}
                         if broken is not None:
                             if rules is None:
@@ -788,6 +827,15 @@ def _anomaly_columns(broken: list[Any], rules: Sequence[str], rows: int) -> dict
     return cols
 
 
+def _batch_metadata(metadata: Optional[Mapping[str, Any]], rows: int, start: int, stop: int) -> Optional[Mapping[str, Any]]:
+    """A batch's metadata: a list with one value per row of the whole frame (a caller's id per row,
+    the key ground-truth labels name rows by) is cut to the batch's rows; other values go whole."""
+    if not metadata:
+        return metadata
+    return {k: (list(v)[start:stop] if isinstance(v, (list, tuple, np.ndarray, pd.Series)) and len(v) == rows else v)
+            for k, v in metadata.items()}
+
+
 def _compare_frame(groups: list[dict[str, Any]]) -> pd.DataFrame:
     """The compare route's groups as one flat row each."""
     rows = []
@@ -803,6 +851,12 @@ def _compare_frame(groups: list[dict[str, Any]]) -> pd.DataFrame:
             prefix = col if col.startswith(("out.", "in.")) else f"out.{col}"
             for stat, v in (summary or {}).items():
                 row[f"{prefix}.{stat}"] = v
+        perf = g.get("performance")
+        if perf:
+            row["performance.labelled"] = perf.get("labelled")
+            row["performance.coverage"] = perf.get("coverage")
+            for k, v in (perf.get("metrics") or {}).items():
+                row[f"performance.{k}"] = v
         rows.append(row)
     base = ["role", "models", "pipeline_versions", "rows", "validation_failure_rate", "errors",
             "latency_ms.p50", "latency_ms.p95", "latency_ms.p99"]

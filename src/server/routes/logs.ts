@@ -51,11 +51,17 @@ export const logRoutes = (p: Platform) => async (app: FastifyInstance) => {
     return reply.header('content-type', 'application/x-ndjson').send(Readable.from(lines()));
   });
 
-  app.get<{ Params: { name: string }; Querystring: { start?: string; end?: string } }>('/v1/pipelines/:name/compare', {
+  app.get<{ Params: { name: string }; Querystring: { start?: string; end?: string; monitor?: string } }>('/v1/pipelines/:name/compare', {
     config: { permission: 'logs:read' },
     schema: {
       tags: ['logs'], params: nameParam,
-      querystring: { type: 'object', properties: { start: logQs.properties.start, end: logQs.properties.end } },
+      querystring: {
+        type: 'object',
+        properties: {
+          start: logQs.properties.start, end: logQs.properties.end,
+          monitor: { type: 'string', description: "a performance monitor of this pipeline: each group gains its realised metrics on the labelled rows ('performance')" },
+        },
+      },
       summary: 'Compare arms and model versions from the logs: rows, output summaries, latency p50/p95/p99, validation failure rate',
       response: { 200: ref('Comparison') },
     },
@@ -63,6 +69,15 @@ export const logRoutes = (p: Platform) => async (app: FastifyInstance) => {
     const id = await p.pipelines.pipelineId(workspaceOf(req), req.params.name);
     await p.logs.flush();
     const range = { start: queryTime(req.query.start, 'start'), end: queryTime(req.query.end, 'end') };
-    return { pipeline: req.params.name, ...range, groups: await compare(p.db, id, range) };
+    const groups = await compare(p.db, id, range);
+    if (req.query.monitor) {
+      // outcomes per arm and per challenger, from the monitor's join of labels to these rows
+      const perf = await p.monitors.over(workspaceOf(req), req.query.monitor, range.start ?? 0, range.end ?? Date.now() + 1);
+      for (const g of groups as (typeof groups[number] & { performance?: unknown })[]) {
+        const found = g.role === 'answer' ? perf.arms.find((a) => a.models === g.models) : perf.challengers.find((c) => c.challenger === g.models);
+        if (found) g.performance = { metric: perf.metric, value: found.value, count: found.count, labelled: found.labelled, coverage: found.coverage, metrics: found.metrics };
+      }
+    }
+    return { pipeline: req.params.name, ...range, groups };
   });
 };

@@ -54,7 +54,10 @@ export const recordsRoutes = (p: Platform) => async (app: FastifyInstance) => {
     const deployment = await p.deployments.get(workspaceOf(req), req.params.name);
     const specs = deployment.version.signature.inputs;
     const inputs = arrow ? decodeArrow(body, specs) : decodeRecords(rows, specs);
-    const result = await p.inference.run(deployment, inputs, { requestId: crypto.randomUUID(), metadata });
+    const requestId = crypto.randomUUID();
+    const result = await p.inference.run(deployment, inputs, { requestId, metadata });
+    // The key ground-truth labels can name this request's rows by (with the row index).
+    void reply.header('x-request-id', requestId);
     const rules = deployment.rules.map((r) => r.name);
     const format = answerFormat(req.headers['content-type'], req.headers.accept);
     if (format) {
