@@ -2,6 +2,9 @@
  * Wires the domain services together over one data directory: the composition root that
  * the server, the tests and the CLI's `serve` share.
  */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { AccessService } from './access/index.ts';
 import { ClusterSync, Leases, type SyncOptions } from './cluster/index.ts';
 import { type ArtifactOptions, type ArtifactStore, openArtifacts } from './artifacts/index.ts';
@@ -30,9 +33,28 @@ export interface PlatformOptions {
   /** Assay scheduler and alert delivery settings. */
   assays?: MonitoringOptions;
   /** Where custom code (js, python steps) runs: the sandbox, or without one when explicitly allowed. */
-  customCode?: Pick<SandboxSettings, 'unsandboxed' | 'bwrap' | 'python'>;
+  customCode?: Pick<SandboxSettings, 'unsandboxed' | 'bwrap' | 'python' | 'cacheDir'>;
   /** Following changes made through other servers on the same database. */
   sync?: SyncOptions;
+}
+
+/**
+ * Where custom code's environments and artifact copies are cached by default: `cache/` in the
+ * data dir, so they survive restarts with it. The sandbox's user reads them, so where it
+ * cannot enter the data dir (a server running as root over a private dir), a dir of this
+ * data dir's own under /var/cache/bettong instead.
+ */
+export function defaultCacheDir(dataDir: string): string {
+  const real = fs.realpathSync(dataDir);
+  if (process.getuid?.() !== 0 || enterableByOthers(real)) return path.join(real, 'cache');
+  return path.join('/var/cache/bettong', crypto.createHash('sha256').update(real).digest('hex').slice(0, 16));
+}
+
+function enterableByOthers(dir: string): boolean {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if ((fs.statSync(d).mode & 0o001) === 0) return false;
+    if (d === path.dirname(d)) return true;
+  }
 }
 
 export interface Platform {
@@ -61,9 +83,10 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
     await db.destroy();
     throw e;
   }
-  const registry = new ModelRegistry(db, artifacts, opts.customCode);
+  const customCode = { ...opts.customCode, cacheDir: opts.customCode?.cacheDir ?? defaultCacheDir(opts.dataDir) };
+  const registry = new ModelRegistry(db, artifacts, customCode);
   const pipelines = new PipelineService(db, registry);
-  const deployments = new DeploymentService(db, pipelines, registry, opts.customCode);
+  const deployments = new DeploymentService(db, pipelines, registry, customCode);
   const metrics = new Metrics();
   const logs = new InferenceLogWriter(db, { ...opts.logs, metrics });
   metrics.watch(deployments, () => logs.backlogRows);
@@ -104,6 +127,7 @@ export async function openPlatform(opts: PlatformOptions): Promise<Platform> {
     await db.destroy();
   };
   try {
+    registry.resumeBuilds();
     await deployments.restore();
     await assayScheduler.start();
     await monitorScheduler.start();

@@ -72,6 +72,30 @@ describe('Python steps', { skip: !fs.existsSync(STEP_PYTHON) && `no ${STEP_PYTHO
     }
   });
 
+  it('gives predict one DataFrame column per input, tensors as array cells, or one column per element where the signature says flatten', async () => {
+    await s.client.uploadModel('flattened', py('flattened.py'), { runtime: 'python' });
+    await s.client.createPipeline('flattened', [{ model: 'flattened' }]);
+    await s.client.deploy('flattened');
+    const rows = await s.client.inferRecords('flattened', [
+      { pixels: [1, 2, 3], position: [0.5, 0.25], window: [1, 2] },
+      { pixels: [4, 5, 6], position: [0, 1], window: [3, 4] },
+    ]);
+    assert.equal(rows[0]['out.columns'], 'pixels_0,pixels_1,pixels_2,lat,lon,window');
+    assertClose(rows.map((r) => r['out.score']), [321.25, 653], 1e-6);
+    assert.deepEqual(rows.map((r) => r['out.doubled']), [[2, 4], [6, 8]]);
+
+    const sig = (input: string) => `signature = {"inputs": [${input}], "outputs": [{"name": "y", "datatype": "FP32", "shape": [-1]}]}\ndef predict(df):\n    return df\n`;
+    for (const [input, why] of [
+      ['{"name": "x", "datatype": "FP32", "shape": [-1], "flatten": True}', /input 'x' is flattened, so its shape needs every size after the rows/],
+      ['{"name": "x", "datatype": "FP32", "shape": [-1, 3], "columns": ["a", "b"]}', /input 'x': 'columns' must list 3 column names/],
+      ['{"name": "x", "datatype": "FP32", "shape": [-1, 2], "flatten": True}, {"name": "x_1", "datatype": "FP32", "shape": [-1]}', /column 'x_1' would appear twice/],
+    ] as const) {
+      const r = await upload('bad_flatten', Buffer.from(sig(input)));
+      assert.equal(r.status, 422, input);
+      assert.match(r.json.error, why);
+    }
+  });
+
   it('mixes Python, ONNX and JavaScript steps in one pipeline', async () => {
     await s.client.uploadModel('py_scale', py('scale_features.py'), { runtime: 'python' });
     await s.client.uploadModel('labeler', fs.readFileSync(path.join(STEPS, 'labeler.ts')), { runtime: 'js' });

@@ -80,6 +80,7 @@ const js: Lang = {
       if (failure) throw failure;`,
     hog: 'const a = []; for (;;) a.push(new Array(1e6).fill(Math.random()));',
     spin: 'for (;;) {}',
+    busy: 'let s = 0; const end = process.cpuUsage().user + 400_000; while (process.cpuUsage().user < end) for (let i = 0; i < 1e6; i++) s += i;',
     crash: "console.error('giving up now'); process.exit(3);",
   },
 };
@@ -106,6 +107,11 @@ while True:
     spin: `
 while True:
     pass`,
+    busy: `
+import time
+end = time.process_time() + 0.4
+while time.process_time() < end:
+    sum(range(10000))`,
     crash: 'print("giving up now", file=sys.stderr, flush=True)\nos._exit(3)',
   },
 };
@@ -220,6 +226,14 @@ for (const lang of [js, python]) {
     it('a step that burns CPU past its CPU-time limit fails with STEP_TIMEOUT', async () => {
       await escape('spin', a.spin, 'STEP_TIMEOUT', /CPU-time limit \(1 s\)/, { cpu_seconds: 1, step_timeout_ms: 20_000 });
       assert.equal((await infer('spin', 0)).status, 200);
+    });
+
+    it('the CPU-time limit is per call: a worker serving many calls within it is never stopped', async () => {
+      await deployStep('busy', a.busy, { cpu_seconds: 1, step_timeout_ms: 20_000 });
+      for (let i = 0; i < 5; i++) {
+        const r = await infer('busy', 1); // 0.4 s of CPU each: 2 s in all, past 1 s over the worker's life
+        assert.equal(r.status, 200, `call ${i + 1}: ${r.body.toString()}`);
+      }
     });
 
     it('a crashed worker fails only its request, logs its stderr with the step name and is restarted', async () => {

@@ -51,6 +51,7 @@ program.command('serve')
   .addOption(new Option('--metrics-port <port>', 'also serve /metrics without a token on this port of 127.0.0.1').env('BETTONG_METRICS_PORT'))
   .addOption(new Option('--log-backlog <mb>', 'unwritten inference log MiB past which inference answers 503 LOG_STORE_UNAVAILABLE').env('BETTONG_LOG_BACKLOG_MB').default('64'))
   .addOption(new Option('--python <path>', 'the Python interpreter for Python steps; its environment needs pandas, numpy, pyarrow (default: python3)').env('BETTONG_PYTHON'))
+  .addOption(new Option('--cache-dir <dir>', "where Python steps' environments (one per requirements.txt) are built and kept (default: cache/ in the data dir)").env('BETTONG_CACHE_DIR'))
   .option('--unsandboxed-custom-code', 'run JavaScript/Python steps without the bubblewrap sandbox (only where none is available, for trusted code)')
   .action(serve);
 

@@ -21,7 +21,7 @@ async function deployDemo(p: Platform): Promise<void> {
 
 interface ServeOptions {
   dataDir: string; database?: string; artifacts?: string; artifactsEndpoint?: string; host: string; port: string; grpcPort?: string; bodyLimit: string; demo?: boolean;
-  auth?: boolean; rateLimit?: string; rateBurst?: string; allowPrivateWebhooks?: boolean; logLevel: LogLevel; metricsPort?: string; logBacklog?: string; unsandboxedCustomCode?: boolean; python?: string;
+  auth?: boolean; rateLimit?: string; rateBurst?: string; allowPrivateWebhooks?: boolean; logLevel: LogLevel; metricsPort?: string; logBacklog?: string; unsandboxedCustomCode?: boolean; python?: string; cacheDir?: string;
 }
 
 const positive = (what: string, v: string | undefined) => {
@@ -49,7 +49,7 @@ export async function serve(o: ServeOptions): Promise<void> {
   if (metricsPort !== undefined && (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)) throw new Error(`--metrics-port must be a port number, got '${o.metricsPort}'`);
   const server = await startServer({
     dataDir: path.resolve(o.dataDir), database: o.database || undefined, artifacts: { url: o.artifacts, endpoint: o.artifactsEndpoint }, host: o.host, port, grpcPort, metricsPort, bodyLimit: Number(o.bodyLimit) * 1024 * 1024,
-    auth, adminToken: process.env.BETTONG_ADMIN_TOKEN || undefined, customCode: { unsandboxed: o.unsandboxedCustomCode === true, python: o.python },
+    auth, adminToken: process.env.BETTONG_ADMIN_TOKEN || undefined, customCode: { unsandboxed: o.unsandboxedCustomCode === true, python: o.python, cacheDir: o.cacheDir },
     logs: { maxBacklogBytes: (positive('--log-backlog', o.logBacklog) ?? 64) * 1024 * 1024 },
     ...(perSecond ? { rateLimit: { perSecond, burst: positive('--rate-burst', o.rateBurst) } } : {}),
     assays: { allowPrivateWebhooks: o.allowPrivateWebhooks === true }, logLevel: o.logLevel,

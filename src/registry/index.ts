@@ -149,6 +149,32 @@ export class ModelRegistry {
     await this.db.updateTable('model_versions').set(update).where('id', '=', id).execute().catch(() => undefined);
   }
 
+  /**
+   * Builds left `building` by a server that stopped mid-build (a crash, a kill) start again:
+   * each such version becomes `ready` or `failed` with its log, as after an upload.
+   */
+  resumeBuilds(): void {
+    void (async () => {
+      const rows = await this.db.selectFrom('model_versions as v').innerJoin('models as m', 'm.id', 'v.model_id')
+        .select(['m.name', 'v.id', 'v.sha256', 'v.runtime']).where('v.status', '=', 'building').execute();
+      for (const r of rows) {
+        const runtime = getRuntime(r.runtime);
+        const config = { name: `${r.name} (build)`, sandbox: this.customCode };
+        const failed = (why: string) => this.db.updateTable('model_versions').set({ status: 'failed', build_log: `the build could not start again after a restart: ${why}\n` })
+          .where('id', '=', r.id).execute();
+        try {
+          const bytes = await this.artifacts.read(r.sha256);
+          const env = await runtime.environment?.(bytes, config);
+          // Built before the stop (only the status was not written): not built again, as models may be using it.
+          const build = env && !env.ready ? env : { ready: true, build: async () => ({ ok: true, log: 'the environment was built before the server restarted\n' }) };
+          void this.finishBuild(r.id, build, runtime, bytes, config);
+        } catch (e) {
+          await failed((e as Error).message);
+        }
+      }
+    })().catch((e: Error) => process.stderr.write(`resuming environment builds failed: ${e.message}\n`));
+  }
+
   /** A version's environment build: its status and log (empty for models without one). */
   async build(workspaceId: number, name: string, version: number): Promise<{ status: ModelVersion['status']; log: string }> {
     const v = await this.getVersion(workspaceId, name, version);

@@ -94,7 +94,7 @@ Steps run in the order the options are given:
     .option('--threads <n>', 'threads per model instance', int('threads'))
     .option('--step-timeout <ms>', 'longest a JavaScript/Python step may take per call', int('step timeout'))
     .option('--memory <mb>', 'memory of each JavaScript/Python step process, MiB', int('memory'))
-    .option('--cpu-seconds <s>', 'CPU time of each JavaScript/Python step process, s (0: no limit)', (v: string) => (v === '0' ? 0 : int('cpu seconds')(v)))
+    .option('--cpu-seconds <s>', 'CPU time one call to a JavaScript/Python step may use, s (0: no limit)', (v: string) => (v === '0' ? 0 : int('cpu seconds')(v)))
     .option('--max-batch-size <rows>', 'dynamic batching: most rows per coalesced run (1: off)', int('max batch size'))
     .option('--max-delay <ms>', 'dynamic batching: longest wait for company', (v: string) => (v === '0' ? 0 : int('max delay')(v)))
     .action(async (name: string, o: {

@@ -9,7 +9,7 @@
  *   }
  *   def load():                 # optional, runs once; what it returns is predict's second argument
  *       return {"threshold": 40}
- *   def predict(df, state):     # df: a pandas DataFrame, one column per input
+ *   def predict(df, state):     # df: a pandas DataFrame, one column per input (worker.py InputLayout)
  *       return {"risk": (df["age"] > state["threshold"]).astype("float32")}
  *
  * predict returns a DataFrame or a dict of numpy arrays, one value (or array) per row. A pickled
@@ -29,8 +29,13 @@ import type { Runtime, RuntimeConfig } from '../runtime.ts';
 import { type LaunchSpec, type Mount, ProcessModel, WorkerProcess } from '../sandbox/index.ts';
 import { buildEnvironment, environmentOf } from './environments.ts';
 
-/** Artifacts by content hash (world-readable: the sandbox's user reads them). */
-const CACHE = path.join(os.tmpdir(), 'bettong-python');
+/**
+ * Artifacts by content hash and environments (world-readable: the sandbox's user reads them),
+ * one dir per OS and CPU (built packages hold native code), under the configured cache dir;
+ * the system temp dir where the runtime runs without a server (benchmarks).
+ */
+const cacheOf = (config: RuntimeConfig) =>
+  path.join(config.sandbox?.cacheDir ?? path.join(os.tmpdir(), 'bettong-cache'), `python-${process.platform}-${process.arch}`);
 const HOW = 'model.py needs signature = {"inputs": [...], "outputs": [...]}';
 /** Numeric libraries start a thread per core unless told: one per step process. */
 const ENV = { OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', MKL_NUM_THREADS: '1', PYTHONDONTWRITEBYTECODE: '1' };
@@ -55,11 +60,11 @@ function interpreter(python: string): { exe: string; mounts: Mount[] } {
 }
 
 /** A copy in the cache dir, by content hash: the sandbox's user may not reach the original's folder. */
-function cachedCopy(bytes: Uint8Array, suffix: string): string {
+function cachedCopy(cache: string, bytes: Uint8Array, suffix: string): string {
   const digest = crypto.createHash('sha256').update(bytes).digest('hex');
-  const file = path.join(CACHE, `${digest}${suffix}`);
+  const file = path.join(cache, `${digest}${suffix}`);
   if (!fs.existsSync(file)) {
-    fs.mkdirSync(CACHE, { recursive: true, mode: 0o755 });
+    fs.mkdirSync(cache, { recursive: true, mode: 0o755 });
     const tmp = `${file}.${process.pid}.${crypto.randomUUID()}.tmp`;
     fs.writeFileSync(tmp, bytes, { mode: 0o644 });
     fs.renameSync(tmp, file);
@@ -70,12 +75,13 @@ function cachedCopy(bytes: Uint8Array, suffix: string): string {
 /** The worker on the artifact, with the model's own environment (read-only at /env) when it has one. */
 function baseSpec(artifact: Uint8Array, config: RuntimeConfig, extra: string[] = [], envDir?: string): LaunchSpec {
   const py = interpreter(config.sandbox?.python ?? defaultPython());
+  const cache = cacheOf(config);
   return {
     argv: [py.exe, '-I', '/runtime/worker.py', '/step/artifact', ...extra, ...(envDir ? ['--site', '/env/site'] : [])],
     mounts: [
       ...py.mounts,
-      { host: cachedCopy(fs.readFileSync(new URL('./worker.py', import.meta.url)), '.py'), inside: '/runtime/worker.py' },
-      { host: cachedCopy(artifact, '.artifact'), inside: '/step/artifact' },
+      { host: cachedCopy(cache, fs.readFileSync(new URL('./worker.py', import.meta.url)), '.py'), inside: '/runtime/worker.py' },
+      { host: cachedCopy(cache, artifact, '.artifact'), inside: '/step/artifact' },
       ...(envDir ? [{ host: envDir, inside: '/env' }] : []),
     ],
     env: ENV,
@@ -87,7 +93,7 @@ const isArchive = (a: Uint8Array) => (a[0] === 0x50 && a[1] === 0x4b) || (a[0] =
 /** The requirements.txt in an archive (null: none), read in the sandbox once per artifact. */
 async function requirementsOf(artifact: Uint8Array, config: RuntimeConfig): Promise<string | null> {
   if (!isArchive(artifact)) return null;
-  const file = `${cachedCopy(artifact, '.artifact')}.requirements.json`;
+  const file = `${cachedCopy(cacheOf(config), artifact, '.artifact')}.requirements.json`;
   if (fs.existsSync(file)) return JSON.parse(fs.readFileSync(file, 'utf8')) as string | null;
   const worker = await new WorkerProcess({
     name: `${config.name ?? 'python step'} (requirements)`, spec: baseSpec(artifact, config, ['--requirements']),
@@ -103,7 +109,7 @@ async function environmentFor(artifact: Uint8Array, config: RuntimeConfig) {
   const requirements = await requirementsOf(artifact, config);
   if (requirements === null) return undefined;
   const py = interpreter(config.sandbox?.python ?? defaultPython());
-  const env = environmentOf(CACHE, py.exe, requirements);
+  const env = environmentOf(cacheOf(config), py.exe, requirements);
   return { env, build: () => buildEnvironment(env, requirements, py, config.sandbox ?? {}) };
 }
 

@@ -5,7 +5,8 @@ an XGBoost booster (JSON or UBJ) or a LightGBM model file, each served by a buil
 below with its signature from the model's own metadata; or code: a single model.py, or a .zip / .tar.gz holding
 model.py and its files, unpacked into the private scratch dir, imported, load() called once.
 Says hello with the signature, then answers calls on the channel (fd 3): Arrow IPC inputs -> a pandas DataFrame
-(one column per input; tensors as numpy arrays in the cells) -> predict(df) -> a DataFrame or a
+(one column per input; tensors as numpy arrays in the cells, or one column per element for an
+input declared "flatten" / "columns": InputLayout) -> predict(df) -> a DataFrame or a
 dict of numpy arrays -> Arrow IPC. Frames as in src/runtimes/sandbox/channel.ts.
 """
 import importlib.util
@@ -176,6 +177,12 @@ def datatype_of(dtype):
     return "BYTES"
 
 
+ARGMAX_CLASSIFIERS = {
+    "LogisticRegression", "MLPClassifier", "RandomForestClassifier", "ExtraTreesClassifier",
+    "DecisionTreeClassifier", "ExtraTreeClassifier",
+}
+
+
 def load_estimator(artifact):
     """A fitted scikit-learn estimator or Pipeline: signature from its own metadata.
 
@@ -207,9 +214,16 @@ def load_estimator(artifact):
         targets = int(getattr(est, "n_outputs_", 1) or 1)
         outputs = [{"name": "prediction", "datatype": "FP64", "shape": [-1] if targets == 1 else [-1, targets]}]
     first = outputs[0]["name"]
+    # Classifiers whose predict is, in scikit-learn's own code, the class of the largest
+    # predict_proba (or a monotonic function of the same scores): one pass gives both outputs.
+    one_pass = proba and type(est.steps[-1][1] if hasattr(est, "steps") else est).__name__ in ARGMAX_CLASSIFIERS
+    classes_array = np.asarray(classes) if classes is not None else None
 
     def predict(df):
         X = df[names] if names is not None else np.stack(df["input"].to_numpy())
+        if one_pass:
+            p = est.predict_proba(X)
+            return {first: classes_array.take(np.argmax(p, axis=1)), "probabilities": p}
         out = {first: est.predict(X)}
         if proba:
             out["probabilities"] = est.predict_proba(X)
@@ -231,9 +245,89 @@ NUMPY = {
 }
 
 
-def to_frame(payload):
-    table = pa.ipc.open_stream(payload).read_all()
-    return table.to_pandas()
+class InputLayout:
+    """How the inputs become DataFrame columns, fixed at load from the signature.
+
+    An input is one column, a tensor input's cells numpy arrays of the row's shape; an input
+    declared {"flatten": true} becomes one scalar column per element, `<name>_0 .. <name>_<n-1>`
+    in row-major order, or named by its {"columns": [...]} list.
+    """
+
+    def __init__(self, signature):
+        self.flattened = {}
+        specs = signature.get("inputs", []) if isinstance(signature, dict) else []
+        seen = set()
+        for spec in specs:
+            if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+                continue  # the server refuses the signature, naming what is wrong
+            name, columns = spec["name"], spec.get("columns")
+            if spec.get("flatten") or columns is not None:
+                shape = spec.get("shape", [-1])
+                dims = shape[1:] if isinstance(shape, list) else []
+                if not dims or not all(isinstance(d, int) and d > 0 for d in dims):
+                    raise ValueError(f"signature input '{name}' is flattened, so its shape needs every size after the rows, like [-1, 4] (it has {shape})")
+                width = int(np.prod(dims))
+                if columns is None:
+                    columns = [f"{name}_{i}" for i in range(width)]
+                elif not isinstance(columns, list) or not all(isinstance(c, str) and c for c in columns) or len(columns) != width:
+                    raise ValueError(f"signature input '{name}': 'columns' must list {width} column names, one per element of its shape {shape}")
+                self.flattened[name] = columns
+            else:
+                columns = [name]
+            for c in columns:
+                if c in seen:
+                    raise ValueError(f"signature input '{name}': the DataFrame column '{c}' would appear twice")
+                seen.add(c)
+        self.indexes = {}
+
+    def frame(self, payload):
+        """The Arrow IPC batch as the DataFrame predict receives."""
+        table = pa.ipc.open_stream(payload).read_all()
+        rows = table.num_rows
+        names, arrays = [], []
+        for name, column in zip(table.column_names, table.columns):
+            values, shape = leaf_values(column)
+            columns = self.flattened.get(name)
+            if columns is not None:
+                grid = values.reshape(rows, -1)
+                names.extend(columns)
+                arrays.extend(grid[:, j].copy() for j in range(grid.shape[1]))
+            elif shape:
+                grid = values.reshape(rows, *shape)
+                cells = np.empty(rows, dtype=object)
+                for i in range(rows):
+                    cells[i] = grid[i]
+                names.append(name)
+                arrays.append(cells)
+            else:
+                names.append(name)
+                arrays.append(values)
+        return self.dataframe(tuple(names), arrays, rows)
+
+    def dataframe(self, names, arrays, rows):
+        # pandas' own constructors re-check and re-infer every column (a tenth of a millisecond
+        # per call on one row): the arrays are already the columns, and the column index is the
+        # same every call.
+        columns = self.indexes.get(names)
+        if columns is None:
+            columns = self.indexes[names] = pd.Index(list(names), dtype=object)
+        if FROM_ARRAYS is not None:
+            return FROM_ARRAYS(arrays, columns=columns, index=pd.RangeIndex(rows), verify_integrity=False)
+        return pd.DataFrame(dict(zip(names, arrays)), columns=columns)
+
+
+# Private in pandas, present from 0.23 to 3.x; the public constructor where a model's own environment lacks it.
+FROM_ARRAYS = getattr(pd.DataFrame, "_from_arrays", None)
+
+
+def leaf_values(column):
+    """A column as a writable flat numpy array of its elements, and the row shape (nested fixed-size lists)."""
+    array = column.combine_chunks() if column.num_chunks != 1 else column.chunk(0)
+    shape = []
+    while pa.types.is_fixed_size_list(array.type):
+        shape.append(array.type.list_size)
+        array = array.flatten()
+    return array.to_numpy(zero_copy_only=False, writable=True), shape
 
 
 def column_values(out, name, rows):
@@ -271,8 +365,8 @@ def to_arrow(values, datatype):
     return column
 
 
-def answer(predict, outputs, payload):
-    df = to_frame(payload)
+def answer(predict, layout, outputs, payload):
+    df = layout.frame(payload)
     out = predict(df)
     columns = {}
     for spec in outputs:
@@ -321,6 +415,7 @@ def main():
         return
     try:
         signature, predict = load_artifact(artifact)
+        layout = InputLayout(signature)
         send(0, READY, json.dumps({"signature": signature}).encode())
     except MemoryError:
         send_error(0, "STEP_OUT_OF_MEMORY", "ran out of memory while loading")
@@ -335,7 +430,7 @@ def main():
         if kind != PREDICT:
             continue
         try:
-            send(call_id, RESULT, answer(predict, outputs, payload))
+            send(call_id, RESULT, answer(predict, layout, outputs, payload))
         except MemoryError:
             send_error(call_id, "STEP_OUT_OF_MEMORY", "ran out of memory (MemoryError)")
         except MalformedOutput as e:

@@ -2,7 +2,7 @@
  * How a custom-code worker process is started: inside bubblewrap (new user, mount, PID, network,
  * IPC and UTS namespaces; read-only system dirs, the step's own files and runtime, a private
  * scratch tmpfs; no /proc, no environment from the server) under resource limits (prlimit: data
- * memory, CPU time, processes) and, when the server runs as root, as an unprivileged user of
+ * memory, processes; CPU time is limited per call by worker-process.ts) and, when the server runs as root, as an unprivileged user of
  * its own. Unsandboxed mode (an explicit server flag) keeps the separate process and the limits
  * but not the isolation.
  */
@@ -21,12 +21,17 @@ export interface SandboxSettings {
   bwrap?: string;
   /** Data memory of one worker process, MiB (RLIMIT_DATA); past it the step fails with STEP_OUT_OF_MEMORY. */
   memoryMb?: number;
-  /** CPU time one worker process may use in its life, s (RLIMIT_CPU; 0: none); past it the worker is restarted. */
+  /** CPU time one call may use in its worker process (with what it forks), s (0: none); past it STEP_TIMEOUT and the worker is restarted. */
   cpuSeconds?: number;
   /** Let the step open network connections (off: it has only its own loopback). */
   network?: boolean;
   /** The interpreter Python steps run with (its environment has pandas, numpy, pyarrow); default $BETTONG_PYTHON or python3. */
   python?: string;
+  /**
+   * Where Python environments (per requirements.txt) and the artifact copies workers read are
+   * kept (`--cache-dir`); the server defaults it inside the data dir (src/platform.ts).
+   */
+  cacheDir?: string;
 }
 
 /** A host path the worker sees at `inside`: read-only unless `writable`; skipped when `optional` and missing. */
@@ -65,9 +70,8 @@ function systemArgs(): string[] {
 }
 
 function limitArgs(s: SandboxSettings, sandboxed: boolean): string[] {
+  // CPU time is limited per call, by the worker's host side (worker-process.ts), not over the process's life.
   const args = [`--data=${(s.memoryMb ?? DEFAULT_MEMORY_MB) * 1024 * 1024}`, '--core=0'];
-  // SIGXCPU at the limit, SIGKILL a second later for a process that ignores it.
-  if (s.cpuSeconds) args.push(`--cpu=${s.cpuSeconds}:${s.cpuSeconds + 1}`);
   // RLIMIT_NPROC counts every process of the real user: only a user of the sandbox's own can carry it.
   if (sandboxed && process.getuid?.() === 0) args.push(`--nproc=${PROCESS_LIMIT}`);
   return args;

@@ -3,7 +3,9 @@
  * Calls are pipelined over the channel (one process per loaded step, never one per call). A call
  * past its timeout fails with STEP_TIMEOUT and the process is replaced; a process that dies
  * fails only the calls it held (STEP_OUT_OF_MEMORY when it ran out of memory) and is restarted
- * with backoff. Its stdout and stderr go to the server log, each line prefixed with the step.
+ * with backoff. A call that uses more CPU time than the deployment's `cpu_seconds` (measured
+ * over the worker's process tree while the call runs) fails with STEP_TIMEOUT and the process
+ * is replaced. Its stdout and stderr go to the server log, each line prefixed with the step.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -12,6 +14,7 @@ import readline from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { BettongError, type ErrorCode } from '../../errors/index.ts';
 import { type Frame, FrameKind, FrameReader, encodeFrame } from './channel.ts';
+import { processTreeCpuSeconds } from './cpu-time.ts';
 import { DEFAULT_MEMORY_MB, type LaunchSpec, launchCommand, requireSandbox, type SandboxSettings } from './launch.ts';
 
 /** Largest reply a worker may send (a batch's outputs). */
@@ -21,6 +24,8 @@ const MAX_BACKOFF_MS = 10_000;
 const HEALTHY_MS = 30_000;
 const TAIL_LINES = 30;
 const OUT_OF_MEMORY = /out of memory|allocation failed|MemoryError|Cannot allocate memory/i;
+/** How often the CPU time of a call in flight is read, at most. */
+const CPU_CHECK_MS = 100;
 
 export interface WorkerOptions {
   /** The step (model:version), for log lines and messages. */
@@ -63,6 +68,9 @@ export class WorkerProcess {
   /** Why we stopped the current process ourselves (its exit is then no surprise). */
   private stopping: string | undefined;
   private tail: string[] = [];
+  /** CPU time of the process tree when the oldest call in flight began (a Python worker runs calls one at a time, in order). */
+  private cpuAtCallStart = 0;
+  private cpuCheck?: NodeJS.Timeout;
   /** The worker's hello once loaded: `{ signature }`. */
   hello: unknown;
 
@@ -118,6 +126,7 @@ export class WorkerProcess {
         if (!p) return;
         this.pending.delete(f.id);
         clearTimeout(p.timer);
+        this.callEnded(child);
         if (f.kind === FrameKind.RESULT) p.resolve(f.payload);
         else {
           const e = parseError(f.payload);
@@ -167,8 +176,6 @@ export class WorkerProcess {
       const s = this.opts.settings;
       if (this.tail.some((l) => OUT_OF_MEMORY.test(l))) {
         this.failAll('STEP_OUT_OF_MEMORY', `ran out of memory (its limit is ${s.memoryMb ?? DEFAULT_MEMORY_MB} MiB); its worker was restarted`);
-      } else if (s.cpuSeconds && (sig === 'SIGXCPU' || sig === 'SIGKILL')) {
-        this.failAll('STEP_TIMEOUT', `used up its CPU-time limit (${s.cpuSeconds} s); its worker was restarted`);
       } else {
         this.failAll('STEP_FAILED', `its worker process stopped unexpectedly (${how}); it was restarted`);
       }
@@ -207,6 +214,33 @@ export class WorkerProcess {
     this.child.kill('SIGKILL');
   }
 
+  /** The CPU-time limit applies per call: the clock restarts for the next call in line. */
+  private callStarted(child: ChildProcess): void {
+    const limit = this.opts.settings.cpuSeconds;
+    if (!limit || this.pending.size !== 1 || !child.pid) return;
+    this.cpuAtCallStart = processTreeCpuSeconds(child.pid);
+    this.cpuCheck ??= setInterval(() => this.checkCpu(child, limit), Math.min(CPU_CHECK_MS, limit * 100));
+  }
+
+  private callEnded(child: ChildProcess): void {
+    if (!this.opts.settings.cpuSeconds || !child.pid) return;
+    if (this.pending.size > 0) this.cpuAtCallStart = processTreeCpuSeconds(child.pid);
+    else this.stopCpuCheck();
+  }
+
+  private checkCpu(child: ChildProcess, limit: number): void {
+    if (this.child !== child || this.pending.size === 0) return this.stopCpuCheck();
+    if (processTreeCpuSeconds(child.pid!) - this.cpuAtCallStart <= limit) return;
+    this.stopCpuCheck();
+    this.failAll('STEP_TIMEOUT', `used up its CPU-time limit (${limit} s) on one call; its worker was restarted`);
+    this.replace('a call used up its CPU-time limit');
+  }
+
+  private stopCpuCheck(): void {
+    clearInterval(this.cpuCheck);
+    this.cpuCheck = undefined;
+  }
+
   private failAll(code: ErrorCode, why: string): void {
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
@@ -237,12 +271,14 @@ export class WorkerProcess {
         if (this.child === child) this.replace('another call timed out');
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
+      this.callStarted(child);
       (child.stdio[3] as Writable).write(encodeFrame(id, FrameKind.PREDICT, payload));
     });
   }
 
   async dispose(): Promise<void> {
     this.closed = true;
+    this.stopCpuCheck();
     this.failAll('STEP_FAILED', 'the model was unloaded');
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;

@@ -84,7 +84,7 @@ const deployBody = {
     threads: { type: 'integer', minimum: 1, maximum: 64 },
     step_timeout_ms: { type: 'integer', minimum: 1, maximum: 600000 },
     memory_mb: { type: 'integer', minimum: 64, maximum: 1048576, description: 'memory of each custom-code step process, MiB' },
-    cpu_seconds: { type: 'integer', minimum: 0, maximum: 86400, description: 'CPU time of each custom-code step process, s (0: no limit)' },
+    cpu_seconds: { type: 'integer', minimum: 0, maximum: 86400, description: 'CPU time one call to a custom-code step may use in its worker process, s (0: no limit); past it STEP_TIMEOUT and a fresh worker' },
     shadow_timeout_ms: { type: 'integer', minimum: 1, maximum: 600000 },
     max_batch_size: { type: 'integer', minimum: 1, maximum: 65536, description: 'dynamic batching: most rows per coalesced run (1: off)' },
     max_delay_ms: { type: 'integer', minimum: 0, maximum: 10000, description: 'dynamic batching: longest wait for company' },
