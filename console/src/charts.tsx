@@ -7,6 +7,8 @@ import 'uplot/dist/uPlot.min.css';
 export const PALETTE = ['#2563eb', '#d97706', '#059669', '#db2777', '#7c3aed', '#0891b2'];
 
 export interface LineSeries { label: string; values: (number | null)[]; color?: string; dash?: boolean }
+/** A shaded band between two value lists (a confidence interval), drawn behind the series. */
+export interface Band { label: string; lower: (number | null)[]; upper: (number | null)[]; color: string }
 
 /**
  * A uPlot chart made when `shape` changes (series, lines, size) and fed new data in place
@@ -29,15 +31,18 @@ function useChart(make: (el: HTMLDivElement, width: number, data: uPlot.AlignedD
 }
 
 /** A line chart over time; `x` in epoch seconds. `lines`: horizontal reference lines (thresholds). */
-export function LineChart({ title, x, series, height = 220, lines = [], onPick, yLabel, testId }: {
-  title: string; x: number[]; series: LineSeries[]; height?: number; yLabel?: string; testId?: string;
+export function LineChart({ title, x, series, height = 220, lines = [], bands = [], onPick, yLabel, testId }: {
+  title: string; x: number[]; series: LineSeries[]; height?: number; yLabel?: string; testId?: string; bands?: Band[];
   lines?: { label: string; value: number; color: string }[]; onPick?: (index: number) => void;
 }) {
   const data = useMemo<uPlot.AlignedData>(() => {
     const xs = x.length ? x : [Date.now() / 1000];
-    return [xs, ...series.map((s) => (x.length ? s.values : [null])), ...lines.map((l) => xs.map(() => l.value))];
-  }, [x, series, lines]);
-  const shape = JSON.stringify([series.map((s) => s.label), lines, height, x.length < 100]);
+    return [xs, ...series.map((s) => (x.length ? s.values : [null])), ...lines.map((l) => xs.map(() => l.value)),
+      ...bands.flatMap((b) => (x.length ? [b.upper, b.lower] : [[null], [null]]))];
+  }, [x, series, lines, bands]);
+  const shape = JSON.stringify([series.map((s) => s.label), lines, bands.map((b) => b.label), height, x.length < 100]);
+  // The band's edges come after the series and lines: uPlot fills between each upper and lower.
+  const edge = 1 + series.length + lines.length;
   const ref = useChart((el, width, data) => {
     const opts: uPlot.Options = {
       width, height,
@@ -51,7 +56,12 @@ export function LineChart({ title, x, series, height = 220, lines = [], onPick, 
         // Points always: sparse data (a window here and there) must show even where no line joins it.
         ...series.map((s, i) => ({ label: s.label, stroke: s.color ?? PALETTE[i % PALETTE.length], width: 2, spanGaps: false, points: { show: true, size: x.length < 100 ? 6 : 4 } })),
         ...lines.map((l) => ({ label: l.label, stroke: l.color, width: 1.5, dash: [6, 4], points: { show: false } })),
+        ...bands.flatMap((b) => [
+          { label: `${b.label} upper`, stroke: `${b.color}66`, width: 1, points: { show: false } },
+          { label: `${b.label} lower`, stroke: `${b.color}66`, width: 1, points: { show: false } },
+        ]),
       ],
+      bands: bands.map((b, i) => ({ series: [edge + 2 * i, edge + 2 * i + 1] as [number, number], fill: `${b.color}22` })),
       hooks: onPick ? {
         ready: [(u: uPlot) => u.over.addEventListener('click', () => { if (u.cursor.idx != null) onPick(u.cursor.idx); })],
       } : {},

@@ -8,12 +8,13 @@ import { PipelinesPage, PipelinePage } from './pages/pipelines.tsx';
 import { LogsPage } from './pages/logs.tsx';
 import { ExperimentsPage } from './pages/experiments.tsx';
 import { AssaysPage, AssayPage, NewAssayPage } from './pages/assays.tsx';
+import { MonitorsPage, MonitorPage } from './pages/monitors.tsx';
 import { AccessPage } from './pages/access.tsx';
 import './styles.css';
 
 const NAV = [
   ['models', 'Models'], ['pipelines', 'Pipelines'], ['logs', 'Inference logs'],
-  ['experiments', 'Experiments'], ['assays', 'Assays'], ['access', 'Access'],
+  ['experiments', 'Experiments'], ['assays', 'Assays'], ['monitors', 'Monitors'], ['access', 'Access'],
 ] as const;
 
 function useHash(): string[] {
@@ -66,6 +67,7 @@ function Route({ parts }: { parts: string[] }) {
     case 'logs': return <LogsPage pipeline={a} />;
     case 'experiments': return <ExperimentsPage pipeline={a} />;
     case 'assays': return a === 'new' ? <NewAssayPage /> : a ? <AssayPage name={a} window={b} /> : <AssaysPage />;
+    case 'monitors': return a ? <MonitorPage name={a} /> : <MonitorsPage />;
     case 'access': return <AccessPage />;
     default: return <PipelinesPage />;
   }
