@@ -11,7 +11,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type Browser, type Page, chromium } from 'playwright-core';
-import { MODELS, ROOT, call, eventually, expected, type TestServer, testServer } from './helpers.ts';
+import { MODELS, ROOT, call, deployPipeline, eventually, expected, type TestServer, testServer } from './helpers.ts';
 
 const CHROMIUM = process.env.CHROMIUM ?? '/usr/bin/chromium';
 const SHOTS = path.join(ROOT, 'test-output', 'console');
@@ -299,6 +299,116 @@ describe('web console', { skip: !fs.existsSync(CHROMIUM) && `no browser at ${CHR
   });
 
   it('has no serious or critical accessibility violation (axe-core) and no script error on any page', () => {
+    assert.deepEqual(violations, []);
+  });
+});
+
+describe('web console: performance monitors', { skip: !fs.existsSync(CHROMIUM) && `no browser at ${CHROMIUM}` }, () => {
+  let s: TestServer;
+  let browser: Browser;
+  let page: Page;
+  const violations: string[] = [];
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  const ids = (prefix: string, n: number) => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
+  // The fixture's malignant rows scaled down: the model splits them between both classes.
+  const scaled = (n: number) => Array.from({ length: n }, (_, i) => ({ input: rows[i % rows.length].input.map((v) => v * (0.6 + 0.25 * ((i * 7) % 11) / 10)) }));
+  /** Infers rows with a transaction id each, answers the predicted labels. */
+  const predict = async (txIds: string[]) => (await s.client.inferRecords('bc', scaled(txIds.length), { transaction_id: txIds })).map((r) => r['out.label'] as number);
+
+  before(async () => {
+    fs.mkdirSync(SHOTS, { recursive: true });
+    s = await testServer({ assays: { graceMs: 100, recheckMs: 200 } });
+    await deployPipeline(s, 'bc', ['breast_cancer_logreg']);
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    page.on('pageerror', (e) => violations.push(`page error: ${e.message}`));
+  });
+
+  after(async () => {
+    await browser?.close();
+    await s?.close();
+  });
+
+  async function check(name: string) {
+    await page.addScriptTag({ path: AXE });
+    const found = await page.evaluate(async () => {
+      const r = await (window as any).axe.run(document, { resultTypes: ['violations'] });
+      return r.violations.filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v: any) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n: any) => n.target.join(' ')).join(' | ')}`);
+    });
+    violations.push(...found.map((f: string) => `${name}: ${f}`));
+    await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+  }
+
+  it('shows how to create a monitor when there is none', async () => {
+    await page.goto(s.url);
+    await page.getByRole('button', { name: 'Continue without a token (local mode)' }).click();
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Monitors' }).click();
+    await page.getByText('No performance monitors yet').waitFor();
+    assert.match(await page.locator('pre.code').first().innerText(), /bettong monitor create/);
+    assert.match(await page.locator('pre.code').nth(1).innerText(), /build_monitor/);
+    await check('13-monitors-empty');
+  });
+
+  it('shows a monitor with labels: metric and CBPE band over time, windows with coverage, confusion matrix, unmatched labels, pause', async () => {
+    // Two past windows: the reference (10 % wrong labels) and a bad one (45 % wrong); labels for both, and 3 for no prediction.
+    const width = 1500;
+    const t0 = Math.ceil(Date.now() / width) * width + width;
+    await sleep(t0 - Date.now() + 50);
+    const ref = await predict(ids('r', 40));
+    await sleep(t0 + width - Date.now() + 50);
+    const bad = await predict(ids('w', 40));
+    await sleep(t0 + 2 * width - Date.now() + 50);
+    const labels = [
+      ...ids('r', 40).map((transaction_id, i) => ({ transaction_id, is_malignant: i % 10 === 0 ? 1 - ref[i] : ref[i] })),
+      ...ids('w', 40).map((transaction_id, i) => ({ transaction_id, is_malignant: i % 20 < 9 ? 1 - bad[i] : bad[i] })),
+      ...ids('zz', 3).map((transaction_id) => ({ transaction_id, is_malignant: 1 })),
+    ];
+    const up = await call(s, 'POST', '/v1/pipelines/bc/feedback?key=metadata.transaction_id', labels);
+    assert.equal(up.json.unmatched, 3, up.body.toString());
+    const created = await call(s, 'POST', '/v1/monitors', {
+      name: 'bc-accuracy', pipeline: 'bc', task: 'classification', key: 'metadata.transaction_id', label: 'is_malignant',
+      prediction: { column: 'out.label' }, probabilities: { column: 'out.probabilities' }, metric: 'accuracy',
+      window: { width: `${width}ms`, start: t0 }, thresholds: { warning: 0.8, alert: 0.7 }, coverage: { min: 0.9, max_delay: '1h' },
+      reference: { start: t0, end: t0 + width },
+    });
+    assert.equal(created.status, 201, created.body.toString());
+    const results = await eventually(async () => {
+      const r = (await call(s, 'GET', '/v1/monitors/bc-accuracy/results')).json.results;
+      return r.length >= 2 && r[1].state === 'final' && r;
+    }, 'both windows final', 10000);
+    assert.equal(results[1].status, 'alert');
+    assert.ok(results[1].confusion_matrix, 'the results carry the confusion matrix');
+
+    await page.goto(`${s.url}/#/monitors`);
+    const row = page.getByRole('row', { name: /bc-accuracy/ });
+    await row.waitFor();
+    assert.match(await row.innerText(), /bc\s+classification\s+accuracy[\s\S]*active/i);
+    await check('14-monitors');
+    await row.getByRole('link', { name: 'bc-accuracy' }).click();
+    await page.getByRole('heading', { name: 'bc-accuracy', level: 1 }).waitFor();
+    await page.getByTestId('metric-chart').locator('canvas').waitFor();
+    const legend = await page.getByTestId('metric-chart').innerText();
+    assert.match(legend, /accuracy \(realised\)[\s\S]*accuracy \(estimated, CBPE\)[\s\S]*warning[\s\S]*alert[\s\S]*CBPE band/);
+    const windows = page.getByTestId('windows').locator('tbody tr');
+    assert.ok(await windows.count() >= 2);
+    // The bad window: fully labelled, final, in alert; picking it shows its confusion matrix.
+    const badRow = windows.filter({ hasText: /alert/i });
+    assert.match(await badRow.innerText(), /40\s+40\s+100%\s+0\.55[\s\S]*final\s+alert/i);
+    await badRow.getByRole('button').click();
+    const matrix = page.getByTestId('confusion');
+    await matrix.getByText('40 labelled').waitFor();
+    assert.match(await matrix.innerText(), /label ↓ \/ predicted →/i);
+    const cells = (await matrix.locator('tbody td').allInnerTexts()).map(Number);
+    assert.equal(cells.reduce((a, b) => a + b, 0), 40);
+    assert.match(await page.getByTestId('unmatched').innerText(), /^3 current labels of bc match no logged prediction/);
+    await check('15-monitor');
+    await page.getByRole('button', { name: 'Pause' }).click();
+    await page.getByRole('button', { name: 'Resume' }).waitFor();
+    assert.equal((await call(s, 'GET', '/v1/monitors/bc-accuracy')).json.state, 'paused');
+  });
+
+  it('has no serious or critical accessibility violation (axe-core) and no script error', () => {
     assert.deepEqual(violations, []);
   });
 });
