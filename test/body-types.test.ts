@@ -85,8 +85,8 @@ describe('JSON bodies are never type-coerced', () => {
     for (const [p, ops] of Object.entries(doc.paths as Record<string, Record<string, any>>)) {
       for (const [method, op] of Object.entries(ops)) {
         const schema = op.requestBody?.content?.['application/json']?.schema;
-        // The inference routes parse their own bodies (JSON or binary): tested on their own below.
-        if (schema && !p.endsWith('/infer')) routes.push({ method: method.toUpperCase(), route: p.replace(/\{[^}]+\}/g, 'bc'), schema: inline(schema, doc.components?.schemas ?? {}) });
+        // The inference and feedback routes parse their own bodies (JSON, CSV or binary): tested on their own below.
+        if (schema && !p.endsWith('/infer') && !p.endsWith('/feedback')) routes.push({ method: method.toUpperCase(), route: p.replace(/\{[^}]+\}/g, 'bc'), schema: inline(schema, doc.components?.schemas ?? {}) });
       }
     }
   });
@@ -120,8 +120,8 @@ describe('JSON bodies are never type-coerced', () => {
     assert.ok(checked > 100, `${checked} wrong-typed values checked`);
   });
 
-  it('refuses 0, false and "" as the whole body of the inference routes, which parse their own bodies', async () => {
-    for (const route of ['/v1/pipelines/bc/infer', '/v2/models/bc/infer']) {
+  it('refuses 0, false and "" as the whole body of the inference and feedback routes, which parse their own bodies', async () => {
+    for (const route of ['/v1/pipelines/bc/infer', '/v2/models/bc/infer', '/v1/pipelines/bc/feedback']) {
       for (const v of [0, false, '']) {
         const r = await call(s, 'POST', route, JSON.stringify(v), { 'content-type': 'application/json' });
         assert.equal(r.status, 400, `${route} ${JSON.stringify(v)}: ${r.status} ${r.body}`);
