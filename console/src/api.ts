@@ -82,8 +82,11 @@ export async function download(path: string, filename: string, transform?: (text
   }
   const blob = transform ? new Blob([transform(await res.text())]) : await res.blob();
   const a = document.createElement('a');
-  a.href = URL.createObjectURL(blob);
+  // The browser reads the blob after click() returns, for as long as a big file takes: a URL revoked
+  // on a timer cut slow downloads short. The previous one is let go when the next download starts.
+  if (lastDownload) URL.revokeObjectURL(lastDownload);
+  lastDownload = a.href = URL.createObjectURL(blob);
   a.download = filename;
   a.click();
-  setTimeout(() => URL.revokeObjectURL(a.href), 1000);
 }
+let lastDownload: string | undefined;
