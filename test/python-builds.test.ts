@@ -9,13 +9,15 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { ROOT, STEP_PYTHON, call, eventually, tempDir, testServer } from './helpers.ts';
+import { ROOT, STEP_PYTHON, call, serveEnv, eventually, tempDir, testServer } from './helpers.ts';
 
 const BIN = path.join(ROOT, 'bin', 'bettong.mjs');
 
 /** `bettong serve` as a child process, once it listens. */
 async function serveChild(dataDir: string): Promise<{ proc: ChildProcess; url: string }> {
-  const proc = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--port', '0', '--python', STEP_PYTHON], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // on the data dir's PostgreSQL database in PostgreSQL runs, as testServer() below will be
+  const env = { ...process.env, ...(await serveEnv(dataDir)) };
+  const proc = spawn(process.execPath, [BIN, 'serve', '--data-dir', dataDir, '--port', '0', '--python', STEP_PYTHON], { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`the server did not start: ${out}`)), 60_000);
