@@ -35,14 +35,14 @@ describe('records JSON out', () => {
   const time = 1767225600123;
 
   it('without validations', () => {
-    assert.equal(encodeRecordsJson(time, inputs, outputs), JSON.stringify(rowObjects(time, inputs, outputs, [], [])));
-    assert.equal(encodeRecordsJson(time, inputs, outputs, { rules: [], anomalies: [[], [], []] }), JSON.stringify(rowObjects(time, inputs, outputs, [], [])));
+    assert.equal(encodeRecordsJson(time, inputs, outputs).toString(), JSON.stringify(rowObjects(time, inputs, outputs, [], [])));
+    assert.equal(encodeRecordsJson(time, inputs, outputs, { rules: [], anomalies: [[], [], []] }).toString(), JSON.stringify(rowObjects(time, inputs, outputs, [], [])));
   });
 
   it('with validations, a rule named "count" included (its key is written once, where an object keeps it)', () => {
     const rules = ['range', 'count'];
     const anomalies = [[], ['range'], ['range', 'count']];
-    const text = encodeRecordsJson(time, inputs, outputs, { rules, anomalies });
+    const text = encodeRecordsJson(time, inputs, outputs, { rules, anomalies }).toString();
     assert.equal(text, JSON.stringify(rowObjects(time, inputs, outputs, rules, anomalies)));
     assert.deepEqual(JSON.parse(text)[1], JSON.parse(JSON.stringify(rowObjects(time, inputs, outputs, rules, anomalies)[1])));
   });

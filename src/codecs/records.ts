@@ -6,6 +6,7 @@
 import { fail } from '../errors/index.ts';
 import type { TensorSpec } from '../runtimes/runtime.ts';
 import { float16BitsToNumber } from './float16.ts';
+import { JsonBytes, keyBytes } from './json-bytes.ts';
 import { type Batch, type Tensor, elementCount, fromJsonData, nest, toJsonData } from './tensor.ts';
 
 const isRow = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -85,79 +86,102 @@ export function rowCount(batch: Batch): number {
   return batch.length > 0 && batch[0].shape.length > 0 ? batch[0].shape[0] : 1;
 }
 
-/** One element as JSON text, as JSON.stringify writes the value toJsonData gives it. */
-function elementText(t: Tensor): (i: number) => string {
+/** Writes one element as JSON.stringify writes the value toJsonData gives it. */
+type ElementWriter = (w: JsonBytes, i: number) => void;
+
+function elementWriter(t: Tensor): ElementWriter {
   const d = t.data;
-  if (Array.isArray(d)) return (i) => JSON.stringify(d[i]);
+  if (Array.isArray(d)) return (w, i) => w.raw(JSON.stringify(d[i]));
   switch (t.datatype) {
-    case 'BOOL': return (i) => (d[i] !== 0 ? 'true' : 'false');
-    case 'FP16': return (i) => {
-      const x = float16BitsToNumber(d[i] as number);
-      return Number.isFinite(x) ? String(x) : 'null';
-    };
-    case 'FP32': case 'FP64': return (i) => {
-      const x = d[i] as number;
-      return Number.isFinite(x) ? String(x) : 'null'; // JSON has no NaN or Infinity
-    };
-    default: return (i) => String(Number(d[i])); // integers; 64-bit ones as JSON numbers, as toJsonData reads them
+    case 'BOOL': return (w, i) => w.raw(d[i] !== 0 ? 'true' : 'false');
+    case 'FP16': return (w, i) => w.number(float16BitsToNumber(d[i] as number));
+    case 'FP32': case 'FP64': return (w, i) => w.number(d[i] as number); // NaN and the infinities as null: JSON has none
+    default: return (w, i) => w.number(Number(d[i])); // integers; 64-bit ones as JSON numbers, as toJsonData reads them
   }
 }
 
-/** Elements [at, at + elementCount(shape)) nested by `shape`, as JSON text. */
-function nestedText(text: (i: number) => string, at: number, shape: readonly number[], dim = 0): string {
-  if (dim === shape.length) return text(at);
+/** Writes elements [at, at + elementCount(shape)) nested by `shape`. */
+function writeNested(w: JsonBytes, element: ElementWriter, at: number, shape: readonly number[], dim = 0): void {
+  if (dim === shape.length) { element(w, at); return; }
   const step = elementCount(shape.slice(dim + 1));
-  const parts = new Array<string>(shape[dim]);
-  for (let i = 0; i < shape[dim]; i++) parts[i] = nestedText(text, at + i * step, shape, dim + 1);
-  return `[${parts.join(',')}]`;
+  w.byte(0x5b); // [
+  for (let i = 0; i < shape[dim]; i++) {
+    if (i) w.byte(0x2c); // ,
+    writeNested(w, element, at + i * step, shape, dim + 1);
+  }
+  w.byte(0x5d); // ]
 }
 
-/** Each row's value of a tensor as JSON text (what rowValues gives, stringified). */
-function rowTexts(t: Tensor, rows: number): (i: number) => string {
-  const text = elementText(t);
+/** Writes each row's value of a tensor (what rowValues gives, stringified). */
+function rowWriter(t: Tensor, rows: number): ElementWriter {
+  const element = elementWriter(t);
   if (t.shape.length === 0 || t.shape[0] !== rows) {
-    const whole = nestedText(text, 0, t.shape); // not batched along the rows: every row sees the whole tensor
-    return () => whole;
+    // Not batched along the rows: every row sees the whole tensor, written once.
+    const whole = new JsonBytes(1024);
+    writeNested(whole, element, 0, t.shape);
+    const bytes = Buffer.from(whole.finish());
+    return (w) => w.bytes(bytes);
   }
   const inner = t.shape.slice(1);
   const step = elementCount(inner);
-  if (inner.length === 0) return text;
+  if (inner.length === 0) return element;
+  const plain = ArrayBuffer.isView(t.data) && !(t.data instanceof BigInt64Array || t.data instanceof BigUint64Array)
+    && t.datatype !== 'FP16' && t.datatype !== 'BOOL';
+  if (inner.length === 1 && plain) {
+    const data = t.data as ArrayLike<number>;
+    return (w, i) => w.numberArray(data, i * step, step);
+  }
   if (inner.length === 1) {
-    const parts = new Array<string>(step);
-    return (i) => {
-      for (let j = 0, at = i * step; j < step; j++, at++) parts[j] = text(at);
-      return `[${parts.join(',')}]`;
+    return (w, i) => {
+      w.byte(0x5b);
+      for (let j = 0, at = i * step; j < step; j++, at++) {
+        if (j) w.byte(0x2c);
+        element(w, at);
+      }
+      w.byte(0x5d);
     };
   }
-  return (i) => nestedText(text, i * step, inner);
+  return (w, i) => writeNested(w, element, i * step, inner);
 }
 
 /**
- * Result rows as JSON text: `time`, `in.<input>`, `out.<output>` (the columns data scientists know),
- * then `anomaly.count` and `anomaly.<rule>` when the pipeline has validations. Written straight from
- * the typed tensors, as JSON.stringify would write the row objects, without making them: a 1,000-row
- * answer is a few hundred thousand values.
+ * Result rows as JSON (UTF-8 bytes): `time`, `in.<input>`, `out.<output>` (the columns data
+ * scientists know), then `anomaly.count` and `anomaly.<rule>` when the pipeline has validations.
+ * Written straight from the typed tensors, as JSON.stringify would write the row objects, without
+ * making them: a 1,000-row answer is tens of thousands of values.
  */
-export function encodeRecordsJson(time: number, inputs: Batch, outputs: Batch, validations?: { rules: string[]; anomalies: string[][] }): string {
+export function encodeRecordsJson(time: number, inputs: Batch, outputs: Batch, validations?: { rules: string[]; anomalies: string[][] }): Buffer {
   const n = rowCount(inputs);
   // Columns in key order; a later column with the same key replaces an earlier one in place, as assigning to an object does.
-  const columns = new Map<string, (i: number) => string>([['time', () => JSON.stringify(time)]]);
+  const timeText = JSON.stringify(time);
+  const columns = new Map<string, ElementWriter>([['time', (w) => w.raw(timeText)]]);
+  let elements = 0;
   for (const [prefix, batch] of [['in.', inputs], ['out.', outputs]] as const) {
-    for (const t of batch) columns.set(prefix + t.name, rowTexts(t, n));
+    for (const t of batch) {
+      columns.set(prefix + t.name, rowWriter(t, n));
+      elements += elementCount(t.shape);
+    }
   }
   if (validations?.rules.length) {
     const broken = validations.anomalies;
-    columns.set('anomaly.count', (i) => String(broken[i].length));
-    for (const name of validations.rules) columns.set(`anomaly.${name}`, (i) => (broken[i].includes(name) ? 'true' : 'false'));
+    columns.set('anomaly.count', (w, i) => w.number(broken[i].length));
+    for (const name of validations.rules) columns.set(`anomaly.${name}`, (w, i) => w.raw(broken[i].includes(name) ? 'true' : 'false'));
   }
-  const keys = [...columns.keys()].map((k) => JSON.stringify(k));
-  const texts = [...columns.values()];
-  const rows = new Array<string>(n);
-  const fields = new Array<string>(keys.length);
+  const keys = [...columns.keys()].map(keyBytes);
+  const writers = [...columns.values()];
+  const w = new JsonBytes(n * (32 + keys.reduce((s, k) => s + k.length + 1, 0)) + elements * 8);
+  w.byte(0x5b);
   for (let i = 0; i < n; i++) {
-    for (let c = 0; c < keys.length; c++) fields[c] = `${keys[c]}:${texts[c](i)}`;
-    rows[i] = `{${fields.join(',')}}`;
+    if (i) w.byte(0x2c);
+    w.byte(0x7b); // {
+    for (let c = 0; c < keys.length; c++) {
+      if (c) w.byte(0x2c);
+      w.bytes(keys[c]);
+      writers[c](w, i);
+    }
+    w.byte(0x7d); // }
   }
-  return `[${rows.join(',')}]`;
+  w.byte(0x5d);
+  return w.finish();
 }
 
