@@ -193,29 +193,35 @@ async function serving(): Promise<void> {
   );
 }
 
-interface Ingest { answered: number; logged: number; sent: number; paging: number }
+interface Ingest { answered: number; logged: number; served: number; paging: number }
+/** Every answered row is in the log (and at most the requests wrk left in flight more: its warm-up run's and the measured run's). */
+export const nothingLost = (r: Ingest) => r.logged >= r.served && r.logged <= r.served + 2 * INGEST_CONC * 1000;
 
-/** Records route, 1,000-row requests from a few concurrent clients; then every row must be in the log, read back by paging. */
+/** Concurrent 1,000-row records requests (wrk, as the serving points: a Node client spent 2 ms of CPU per request on the box it measures). */
+const INGEST_CONC = Number(process.env.BENCH_INGEST_CONCURRENCY ?? 8);
+
+/**
+ * The records route under wrk; then every row the server answered must be in the log, read back by
+ * paging. "Served" is the server's own count (its requests counter): wrk closes its connections
+ * with up to one request in flight on each (after the warm-up run and the measured one), which the server still runs and logs but cannot answer
+ * (so the log may hold up to that many requests more; fewer would be a loss).
+ */
 export async function ingestRun(root: string, env: NodeJS.ProcessEnv = {}): Promise<Ingest> {
   const ROWS = 1000;
   const s = await startBettong(env, root);
   try {
     const records = Array.from({ length: ROWS }, (_, i) => ({ input: row.map((x, j) => (j === 0 ? i : x)) }));
-    const body = JSON.stringify(records);
-    const url = `${s.base}/v1/pipelines/digits/infer`;
-    const post = async () => {
-      const r = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json' } });
-      if (!r.ok) throw new Error(`records: ${r.status} ${await r.text()}`);
-      await r.arrayBuffer();
-    };
-    await post();
-    const t0 = performance.now();
-    let sent = ROWS;
-    const until = t0 + INGEST_SECONDS * 1000;
-    await Promise.all(Array.from({ length: 4 }, async () => {
-      while (performance.now() < until) { await post(); sent += ROWS; }
-    }));
-    const answered = (sent - ROWS) / ((performance.now() - t0) / 1000);
+    const l = await wrk(`${s.base}/v1/pipelines/digits/infer`, JSON.stringify(records), INGEST_CONC, INGEST_SECONDS);
+    if (l.non2xx) throw new Error(`records: ${l.non2xx} answers were not 2xx`);
+    const servedNow = async () => [...(await http(s.base, 'GET', '/metrics'))
+      .matchAll(/^bettong_inference_requests_total\{[^}]*pipeline="digits"[^}]*outcome="success"[^}]*\} (\d+)/gm)]
+      .reduce((n, m) => n + Number(m[1]), 0);
+    // The requests wrk left in flight are answered within a few hundred ms; the count then holds still.
+    let served = await servedNow();
+    for (let was = -1; served !== was;) {
+      await new Promise((r) => setTimeout(r, 500));
+      [was, served] = [served, await servedNow()];
+    }
     // Count what the log holds: paging with the largest page (the API a user reads with).
     const t1 = performance.now();
     let logged = 0;
@@ -225,7 +231,7 @@ export async function ingestRun(root: string, env: NodeJS.ProcessEnv = {}): Prom
       logged += page.records.length;
       cursor = page.next_cursor ?? undefined;
     } while (cursor);
-    return { answered, logged, sent, paging: logged / ((performance.now() - t1) / 1000) };
+    return { answered: l.rps * ROWS, logged, served: served * ROWS, paging: logged / ((performance.now() - t1) / 1000) };
   } finally {
     await stop(s.child);
     fs.rmSync(s.dataDir, { recursive: true, force: true });
@@ -266,15 +272,15 @@ export async function writerAlone(database?: string): Promise<{ rows: number; rp
 }
 
 async function ingest(): Promise<void> {
-  log(`ingest: records route, 1000-row requests, 4 clients, ${INGEST_SECONDS}s`);
+  log(`ingest: records route, 1000-row requests, wrk with ${INGEST_CONC} connections, ${INGEST_SECONDS}s`);
   const after = await ingestRun(ROOT);
-  const desc = (r: Ingest) => `${r.answered.toFixed(0)} rows/s answered, ${r.logged}/${r.sent} logged, paging ${r.paging.toFixed(0)} rows/s`;
+  const desc = (r: Ingest) => `${r.answered.toFixed(0)} rows/s answered, ${r.logged} logged of ${r.served} served, paging ${r.paging.toFixed(0)} rows/s`;
   log(`  ${desc(after)} (load ${load()})`);
   const before = BASELINE_ROOT ? await ingestRun(BASELINE_ROOT) : undefined;
   if (before) log(`  before (baseline checkout): ${desc(before)} (load ${load()})`);
   results.push({
-    target: '3a ingest, records route >= 300,000 rows/s, nothing lost', figure: `${after.answered.toFixed(0)} rows/s, ${after.logged}/${after.sent} logged`,
-    baseline: before ? `before: ${before.answered.toFixed(0)} rows/s, ${before.logged}/${before.sent} logged` : '-', pass: after.answered >= 300_000 && after.logged === after.sent,
+    target: '3a ingest, records route >= 300,000 rows/s, nothing lost', figure: `${after.answered.toFixed(0)} rows/s, ${after.logged} logged of ${after.served} served`,
+    baseline: before ? `before: ${before.answered.toFixed(0)} rows/s, ${before.logged} logged of ${before.served} served` : '-', pass: after.answered >= 300_000 && nothingLost(after),
   });
   const w = await writerAlone();
   log(`  log writer alone: ${w.rps.toFixed(0)} rows/s written, ${w.written}/${w.rows} (load ${load()})`);

@@ -191,6 +191,48 @@ describe('records inference', () => {
     r = await call(s, 'POST', '/v1/pipelines/addmul/infer', { not: 'records' });
     assert.equal(r.json.code, 'INVALID_REQUEST');
   });
+
+  it('answers a large batch (parsed and written on codec threads) as it answers its rows one by one, and logs every row', async () => {
+    const e = expected('breast_cancer_logreg');
+    const flat = e.inputs.input.data as number[];
+    const n = 3000; // a body of some 500 KB, an answer of 100,000 values
+    const records = Array.from({ length: n }, (_, i) => ({ input: flat.slice((i % 5) * 30, (i % 5 + 1) * 30).map((v, j) => (j === 0 ? v + i / 7 : v)) }));
+    const r = await call(s, 'POST', '/v1/pipelines/cancer/infer', { records, metadata: { batch: 'nightly' } });
+    assert.equal(r.status, 200);
+    assert.match(r.headers.get('content-type') ?? '', /^application\/json/);
+    const rows = r.json as Record<string, unknown>[];
+    assert.equal(rows.length, n);
+    for (const i of [0, 1, 1234, n - 1]) {
+      const [one] = await s.client.inferRecords('cancer', [records[i]]);
+      assert.deepEqual(rows[i]['in.input'], one['in.input'], `row ${i} in.input`);
+      assert.deepEqual(rows[i]['out.probabilities'], one['out.probabilities'], `row ${i} out.probabilities`);
+      assert.equal(rows[i]['out.label'], one['out.label']);
+    }
+    const page = (await call(s, 'GET', '/v1/pipelines/cancer/logs?limit=10000')).json;
+    const batch = page.records.filter((x: Record<string, unknown>) => x['metadata.batch'] === 'nightly');
+    assert.equal(batch.length, n, 'every row of the batch in the log, with its metadata');
+    assert.deepEqual(batch.map((x: Record<string, unknown>) => x['in.input']).sort(), rows.map((x) => x['in.input']).sort());
+  });
+
+  it('refuses a large bad body with the same codes as a small one, and keeps serving', async () => {
+    const big = (row: Record<string, unknown>) => Array.from({ length: 6000 }, () => row);
+    const cases: [string, unknown, string, RegExp][] = [
+      ['missing column', JSON.stringify(big({ a: [1, 2, 3] })), 'MISSING_INPUT', /no column 'b'/],
+      ['bad value', JSON.stringify(big({ a: [1, 2, 'x'], b: [1, 2, 3] })), 'INVALID_TENSOR', /./],
+      ['not records', JSON.stringify({ not: 'records', pad: 'x'.repeat(100_000) }), 'INVALID_REQUEST', /array of records/],
+      ['malformed JSON', `${JSON.stringify(big({ a: [1, 2, 3], b: [1, 2, 3] }))}]`, 'INVALID_JSON', /not valid JSON/],
+      ['a __proto__ key', JSON.stringify(big({ a: [1, 2, 3], b: [1, 2, 3] })).replace('{"a"', '{"__proto__":{"x":1},"a"'), 'INVALID_JSON', /prototype/],
+    ];
+    for (const [what, body, code, message] of cases) {
+      assert.ok((body as string).length >= 64 * 1024, `${what}: a large body`);
+      const r = await call(s, 'POST', '/v1/pipelines/addmul/infer', body, { 'content-type': 'application/json' });
+      assert.equal(r.status, 400, what);
+      assert.equal(r.json.code, code, what);
+      assert.match(r.json.error, message, what);
+    }
+    const [row] = await s.client.inferRecords('addmul', [{ a: [1, 2, 3], b: [10, 20, 30] }]);
+    assert.deepEqual(row['out.sum'], [11, 22, 33]);
+  });
 });
 
 describe('request limits', () => {

@@ -54,7 +54,7 @@ export class JsonBytes {
   /** Text known to be ASCII (a number's digits). */
   private ascii(s: string): void {
     this.reserve(s.length);
-    this.at += this.buf.latin1Write(s, this.at);
+    this.at += this.buf.write(s, this.at, 'latin1');
   }
 
   /** Pre-encoded bytes (a key written many times). */

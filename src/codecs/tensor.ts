@@ -317,3 +317,13 @@ export function concatRows(parts: Tensor[]): Tensor {
   }
   return { name: parts[0].name, datatype: parts[0].datatype, shape, data: out };
 }
+
+/** The buffers a batch's typed data can be moved (not copied) to another thread with: those each tensor's data spans whole. */
+export function transferables(batch: Batch): ArrayBuffer[] {
+  const out = new Set<ArrayBuffer>();
+  for (const t of batch) {
+    const d = t.data;
+    if (!Array.isArray(d) && d.buffer instanceof ArrayBuffer && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength) out.add(d.buffer);
+  }
+  return [...out];
+}

@@ -60,6 +60,9 @@ export async function openStore(dataDir: string, databaseUrl?: string): Promise<
   let sqlite: SQLite.Database | undefined;
   try {
     sqlite = new SQLite(file);
+    // Taken by a new file only (before its first table): the inference log's column blobs span
+    // many pages, and SQLite's cost per page (WAL frame, checksum, checkpoint copy) halves with 16 KiB pages.
+    sqlite.pragma('page_size = 16384');
     // WAL: readers (log queries) never block the log writer; NORMAL sync is durable across
     // process crashes, which is the failure the inference log guards against.
     sqlite.pragma('journal_mode = WAL');

@@ -3,7 +3,9 @@ import crypto from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { ARROW_FILE, ARROW_STREAM, answerFormat, decodeArrow, resultToTable, writeArrow } from '../../codecs/arrow.ts';
 import { decodeRecords, encodeRecordsJson } from '../../codecs/records.ts';
-import { fail } from '../../errors/index.ts';
+import { parseRecordsBody } from '../../codecs/records-body.ts';
+import { type Batch, elementCount } from '../../codecs/tensor.ts';
+import { CodecThreads, OFFLOAD_ANSWER_ELEMENTS, OFFLOAD_BODY_BYTES } from '../../codecs/threads.ts';
 import type { Platform } from '../../platform.ts';
 import { nameParam, workspaceOf } from '../context.ts';
 import { binary, documentedBody } from '../openapi.ts';
@@ -26,13 +28,18 @@ const answer = {
   },
 };
 
-type Body = unknown[] | { records: unknown[]; metadata?: Record<string, unknown> };
+/** JSON bodies arrive as their bytes: a large one is parsed on a codec thread. */
+type Body = { json: Buffer } | Buffer;
 
 export const recordsRoutes = (p: Platform) => async (app: FastifyInstance) => {
-  // Arrow IPC bodies arrive as Buffers; registered here, so only this route group takes them.
+  // Registered here, so only this route group takes them: Arrow IPC bodies as Buffers, JSON unparsed.
   app.addContentTypeParser([ARROW_STREAM, ARROW_FILE], { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, { json: body }));
+  const codecs = new CodecThreads();
+  app.addHook('onClose', () => codecs.close());
 
-  app.post<{ Params: { name: string }; Body: Body | Buffer }>('/v1/pipelines/:name/infer', {
+  app.post<{ Params: { name: string }; Body: Body }>('/v1/pipelines/:name/infer', {
     config: { permission: 'infer', ...requestBody },
     schema: {
       tags: ['inference'], params: nameParam, response: { 200: answer, ...errors(409, 503, 504) },
@@ -43,17 +50,18 @@ export const recordsRoutes = (p: Platform) => async (app: FastifyInstance) => {
     },
   }, async (req, reply) => {
     const body = req.body;
-    const arrow = Buffer.isBuffer(body);
-    let rows: unknown[] = [];
-    let metadata: Record<string, unknown> = {};
-    if (!arrow) {
-      const given = Array.isArray(body) ? body : body && typeof body === 'object' ? body.records : undefined;
-      rows = Array.isArray(given) ? given : fail('INVALID_REQUEST', 'body must be an array of records or {"records": [...]}');
-      metadata = !Array.isArray(body) && body?.metadata && typeof body.metadata === 'object' ? body.metadata : {};
-    }
+    const json = Buffer.isBuffer(body) ? undefined : body.json;
+    // A small JSON body is parsed before the pipeline is looked up, as it always was: bad JSON is a 400 first.
+    const records = json && json.length < OFFLOAD_BODY_BYTES ? parseRecordsBody(json) : undefined;
     const deployment = await p.deployments.get(workspaceOf(req), req.params.name);
     const specs = deployment.version.signature.inputs;
-    const inputs = arrow ? decodeArrow(body, specs) : decodeRecords(rows, specs);
+    let inputs: Batch;
+    let metadata: Record<string, unknown> = {};
+    if (records) {
+      inputs = decodeRecords(records.rows, specs);
+      metadata = records.metadata;
+    } else if (json) ({ inputs, metadata } = await codecs.decode(json, specs));
+    else inputs = decodeArrow(body as Buffer, specs);
     const requestId = crypto.randomUUID();
     const result = await p.inference.run(deployment, inputs, { requestId, metadata });
     // The key ground-truth labels can name this request's rows by (with the row index).
@@ -66,6 +74,11 @@ export const recordsRoutes = (p: Platform) => async (app: FastifyInstance) => {
       void reply.header('content-type', format === 'file' ? ARROW_FILE : ARROW_STREAM);
       return reply.send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
     }
-    return reply.type('application/json; charset=utf-8').send(encodeRecordsJson(result.time, result.inputs, result.outputs, { rules, anomalies: result.anomalies }));
+    const validations = { rules, anomalies: result.anomalies };
+    const elements = [...result.inputs, ...result.outputs].reduce((n, t) => n + elementCount(t.shape), 0);
+    const answer = elements >= OFFLOAD_ANSWER_ELEMENTS
+      ? await codecs.encode(result.time, result.inputs, result.outputs, validations)
+      : encodeRecordsJson(result.time, result.inputs, result.outputs, validations);
+    return reply.type('application/json; charset=utf-8').send(answer);
   });
 };
