@@ -100,6 +100,8 @@ export async function startGrpcServer(core: ServerCore, opts: GrpcServerOptions)
   const server = new grpc.Server({
     'grpc.max_receive_message_length': opts.maxMessageBytes,
     'grpc.max_send_message_length': -1,
+    // Channelz (gRPC's introspection service) is not served; its per-call bookkeeping cost ~4 % of a call.
+    'grpc.enable_channelz': 0,
   });
   const handlers = oipGrpcHandlers(core.dataplane);
   const service = ((loadOipProto().inference as grpc.GrpcObject).GRPCInferenceService as grpc.ServiceClientConstructor).service;
