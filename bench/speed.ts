@@ -193,7 +193,7 @@ async function serving(): Promise<void> {
   );
 }
 
-interface Ingest { answered: number; logged: number; served: number; paging: number }
+interface Ingest { answered: number; logged: number; served: number; paging: number; exported: number; exporting: number }
 /** Every answered row is in the log (and at most the requests wrk left in flight more: its warm-up run's and the measured run's). */
 export const nothingLost = (r: Ingest) => r.logged >= r.served && r.logged <= r.served + 2 * INGEST_CONC * 1000;
 
@@ -231,7 +231,14 @@ export async function ingestRun(root: string, env: NodeJS.ProcessEnv = {}): Prom
       logged += page.records.length;
       cursor = page.next_cursor ?? undefined;
     } while (cursor);
-    return { answered: l.rps * ROWS, logged, served: served * ROWS, paging: logged / ((performance.now() - t1) / 1000) };
+    const paging = logged / ((performance.now() - t1) / 1000);
+    // The same rows once more through the export (JSON Lines, streamed): lines counted as they arrive.
+    const t2 = performance.now();
+    const r = await fetch(`${s.base}/v1/pipelines/digits/logs/export`);
+    if (!r.ok || !r.body) throw new Error(`export: ${r.status}`);
+    let exported = 0;
+    for await (const chunk of r.body as unknown as AsyncIterable<Uint8Array>) for (const b of chunk) if (b === 10) exported++;
+    return { answered: l.rps * ROWS, logged, served: served * ROWS, paging, exported, exporting: exported / ((performance.now() - t2) / 1000) };
   } finally {
     await stop(s.child);
     fs.rmSync(s.dataDir, { recursive: true, force: true });
@@ -274,7 +281,7 @@ export async function writerAlone(database?: string): Promise<{ rows: number; rp
 async function ingest(): Promise<void> {
   log(`ingest: records route, 1000-row requests, wrk with ${INGEST_CONC} connections, ${INGEST_SECONDS}s`);
   const after = await ingestRun(ROOT);
-  const desc = (r: Ingest) => `${r.answered.toFixed(0)} rows/s answered, ${r.logged} logged of ${r.served} served, paging ${r.paging.toFixed(0)} rows/s`;
+  const desc = (r: Ingest) => `${r.answered.toFixed(0)} rows/s answered, ${r.logged} logged of ${r.served} served, paging ${r.paging.toFixed(0)} rows/s, export ${r.exporting.toFixed(0)} rows/s (${r.exported} lines)`;
   log(`  ${desc(after)} (load ${load()})`);
   const before = BASELINE_ROOT ? await ingestRun(BASELINE_ROOT) : undefined;
   if (before) log(`  before (baseline checkout): ${desc(before)} (load ${load()})`);
@@ -292,6 +299,9 @@ async function ingest(): Promise<void> {
     results.push({
       target: '3c log paging no slower than before', figure: `${after.paging.toFixed(0)} rows/s`, baseline: `before: ${before.paging.toFixed(0)} rows/s`,
       pass: after.paging >= before.paging,
+    }, {
+      target: '3c log export no slower than before', figure: `${after.exporting.toFixed(0)} rows/s, ${after.exported} lines`,
+      baseline: `before: ${before.exporting.toFixed(0)} rows/s, ${before.exported} lines`, pass: after.exporting >= before.exporting && after.exported === after.logged,
     });
   }
 }
