@@ -190,6 +190,9 @@ describe('records inference', () => {
     assert.equal(r.json.code, 'INVALID_TENSOR');
     r = await call(s, 'POST', '/v1/pipelines/addmul/infer', { not: 'records' });
     assert.equal(r.json.code, 'INVALID_REQUEST');
+    r = await call(s, 'POST', '/v1/pipelines/addmul/infer'); // no body, no content type (a fuzzer's find)
+    assert.equal(r.status, 400);
+    assert.equal(r.json.code, 'INVALID_REQUEST');
   });
 
   it('answers a large batch (parsed and written on codec threads) as it answers its rows one by one, and logs every row', async () => {

@@ -6,6 +6,7 @@ import { decodeRecords, encodeRecordsJson } from '../../codecs/records.ts';
 import { parseRecordsBody } from '../../codecs/records-body.ts';
 import { type Batch, elementCount } from '../../codecs/tensor.ts';
 import { CodecThreads, OFFLOAD_ANSWER_ELEMENTS, OFFLOAD_BODY_BYTES } from '../../codecs/threads.ts';
+import { fail } from '../../errors/index.ts';
 import type { Platform } from '../../platform.ts';
 import { nameParam, workspaceOf } from '../context.ts';
 import { binary, documentedBody } from '../openapi.ts';
@@ -49,7 +50,8 @@ export const recordsRoutes = (p: Platform) => async (app: FastifyInstance) => {
         '(the Accept header may ask for either Arrow format, or JSON).',
     },
   }, async (req, reply) => {
-    const body = req.body;
+    // No body at all (no content type either) reaches here as undefined.
+    const body = (req.body as Body | undefined) ?? fail('INVALID_REQUEST', 'body must be an array of records or {"records": [...]}');
     const json = Buffer.isBuffer(body) ? undefined : body.json;
     // A small JSON body is parsed before the pipeline is looked up, as it always was: bad JSON is a 400 first.
     const records = json && json.length < OFFLOAD_BODY_BYTES ? parseRecordsBody(json) : undefined;
