@@ -89,14 +89,14 @@ export async function queryLogs(db: DB, pipelineId: number, q: LogQuery): Promis
   }
 }
 
-/** Every matching record, page by page, never holding more than one page. */
-export async function* iterateLogs(db: DB, pipelineId: number, q: Omit<LogQuery, 'cursor' | 'limit'>): AsyncGenerator<LogRecord> {
+/** Every matching record, a page (up to 1,000 records) at a time, never holding more than one page. */
+export async function* iterateLogPages(db: DB, pipelineId: number, q: Omit<LogQuery, 'cursor' | 'limit'>): AsyncGenerator<LogRecord[]> {
   // Exports read chronologically; without a range, everything up to now.
   const range = { ...q, start: q.start ?? 0 };
   let cursor: string | undefined;
   do {
     const page = await queryLogs(db, pipelineId, { ...range, limit: 1000, cursor });
-    yield* page.records;
+    yield page.records;
     cursor = page.next_cursor ?? undefined;
   } while (cursor);
 }
