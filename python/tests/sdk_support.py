@@ -1,18 +1,15 @@
 """Helpers shared by the SDK tests (a module name of its own: test/python has a conftest too)."""
 from __future__ import annotations
 
-import socket
+import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 MODELS_DIR = REPO_ROOT / "testdata" / "models"
 
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# The server launcher is shared with the OIP client tests (test/python/bettong_server.py).
+sys.path.insert(0, str(REPO_ROOT / "test" / "python"))
+from bettong_server import free_port, launch  # noqa: E402,F401
 
 
 def fixture_model(name: str) -> Path:

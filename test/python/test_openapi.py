@@ -6,12 +6,8 @@ The server runs with --auth so the checks on the bearer scheme (ignored_auth) me
 """
 import json
 import os
-import shutil
-import signal
 import subprocess
 import sys
-import tempfile
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -19,7 +15,8 @@ from pathlib import Path
 import pytest
 from openapi_spec_validator import validate
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from bettong_server import REPO_ROOT, launch
+
 MODEL = REPO_ROOT / "testdata" / "models" / "breast_cancer_logreg.onnx"
 TOKEN = "openapi-test-admin-token-0123456789"
 # Bounds: examples per operation, and the whole run (it takes about a minute on two cores).
@@ -27,13 +24,6 @@ MAX_EXAMPLES = int(os.environ.get("BETTONG_ST_EXAMPLES", "10"))
 ST_TIMEOUT_S = 600
 # A fixed seed keeps the suite reproducible; set BETTONG_ST_SEED to explore other inputs.
 SEED = os.environ.get("BETTONG_ST_SEED", "20261130")
-
-
-def _free_port() -> int:
-    import socket
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _call(method: str, url: str, body: bytes | None = None, content_type: str | None = None):
@@ -50,29 +40,8 @@ def _call(method: str, url: str, body: bytes | None = None, content_type: str | 
 @pytest.fixture(scope="module")
 def server():
     """A server of its own with --auth (Schemathesis changes things: it must not share the session's)."""
-    data_dir = Path(tempfile.mkdtemp(prefix="bettong-openapi-"))
-    port = _free_port()
-    log_path = data_dir / "server.log"
-    log = open(log_path, "wb")
-    env = {**os.environ, "BETTONG_ADMIN_TOKEN": TOKEN}
-    proc = subprocess.Popen(
-        ["node", "bin/bettong.mjs", "serve", "--auth", "--data-dir", str(data_dir / "data"), "--port", str(port)],
-        cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT, env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"bettong exited with {proc.returncode}:\n{log_path.read_text()}")
-            try:
-                if _call("GET", f"{url}/v2/health/live")[0] == 200:
-                    break
-            except (urllib.error.URLError, ConnectionError):
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"bettong not live after 30 s:\n{log_path.read_text()}")
-            time.sleep(0.2)
+    with launch(("--auth",), {"BETTONG_ADMIN_TOKEN": TOKEN}, prefix="bettong-openapi-") as srv:
+        url = srv.url
         # Real data behind the paths: a model, a pipeline of it, deployed, an assay and a performance monitor on it.
         status, body = _call("POST", f"{url}/v1/models/bc", MODEL.read_bytes(), "application/octet-stream")
         assert status == 201, body
@@ -88,17 +57,7 @@ def server():
                    "prediction": {"column": "out.label"}, "window": {"width": "1h"}}
         status, body = _call("POST", f"{url}/v1/monitors", json.dumps(monitor).encode(), "application/json")
         assert status == 201, body
-        yield url, log_path
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        log.close()
-        shutil.rmtree(data_dir, ignore_errors=True)
+        yield url, srv.log_path
 
 
 def test_openapi_document_is_valid(server):
