@@ -87,6 +87,20 @@ describe('names and framework errors', () => {
     }
   });
 
+  it('answers a NUL character in a name, a reference or a path with a 4xx on both backends (PostgreSQL text holds none)', async () => {
+    const nul = 'a\u0000b';
+    const answers = [
+      await call(s, 'POST', '/v1/pipelines', { name: 'nul-ref', steps: [{ model: nul }] }),
+      await call(s, 'POST', '/v1/pipelines', { name: nul, steps: [{ model: 'm' }] }),
+      await call(s, 'GET', `/v1/pipelines/${encodeURIComponent(nul)}`),
+      await call(s, 'GET', `/v1/models/${encodeURIComponent(nul)}`),
+    ];
+    for (const r of answers) {
+      assert.ok(r.status >= 400 && r.status < 500, `${r.status} ${r.body}`);
+      assert.ok(r.json?.code && r.json.code !== 'INTERNAL', r.body.toString());
+    }
+  });
+
   it('maps every framework error into {error, code}', async () => {
     platformShape(await call(s, 'GET', '/v1/pipelines/%E0%A4%A'), 400, 'INVALID_REQUEST');
     platformShape(await call(s, 'POST', '/v1/pipelines', '{"name": ', { 'content-type': 'application/json' }), 400, 'INVALID_JSON');

@@ -26,6 +26,8 @@ describe('toBettongError', () => {
       const e = toBettongError(Object.assign(new Error('no'), { code }));
       assert.deepEqual([e.code, e.status], ['STORAGE_UNAVAILABLE', 503], code);
     }
+    // Text PostgreSQL cannot hold (a NUL character) is the caller's input, not a server fault.
+    for (const code of ['22021', '22P05']) assert.deepEqual([toBettongError(Object.assign(new Error('0x00'), { code })).status], [400], code);
     // Codes that do not only mean storage stay what they were.
     assert.equal(toBettongError(Object.assign(new Error('x'), { code: 'ENOENT' })).code, 'INTERNAL');
     assert.equal(toBettongError(Object.assign(new Error('x'), { code: 'SQLITE_CONSTRAINT_UNIQUE' })).code, 'INTERNAL');

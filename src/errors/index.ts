@@ -267,6 +267,13 @@ export const clientErrorCode = (code: string | undefined): ErrorCode => (code &&
 const FULL = /^(ENOSPC|EDQUOT|SQLITE_FULL|53100)$/;
 const UNAVAILABLE = /^(EROFS|EIO|SQLITE_(READONLY|IOERR|CANTOPEN|CORRUPT|NOTADB|BUSY)(_\w+)?|08\d{3}|57P0[1-3]|25006)$/;
 
+/**
+ * PostgreSQL refuses text it cannot hold: a NUL character (\u0000) in a name, a value or JSON
+ * (character_not_in_repertoire, untranslatable_character). SQLite stores it; on PostgreSQL it is the
+ * caller's input, not a server fault.
+ */
+const UNSTORABLE_TEXT = /^(22021|22P05)$/;
+
 const storageCode = (code: string): ErrorCode => (FULL.test(code) ? 'INSUFFICIENT_STORAGE' : 'STORAGE_UNAVAILABLE');
 
 /** An error met while writing `what` to storage: INSUFFICIENT_STORAGE (507) for a full disk, else STORAGE_UNAVAILABLE (503). */
@@ -284,6 +291,9 @@ export function toBettongError(err: unknown): BettongError {
     const mapped = e.code ? frameworkCodes[e.code] : undefined;
     if (mapped) return new BettongError(mapped, e.message ?? mapped);
     if (e instanceof SyntaxError) return new BettongError('INVALID_JSON', `malformed JSON: ${e.message}`);
+    if (e.code && UNSTORABLE_TEXT.test(e.code)) {
+      return new BettongError('INVALID_REQUEST', `text the database cannot store: ${e.message}`);
+    }
     if (e.code && (FULL.test(e.code) || UNAVAILABLE.test(e.code))) return new BettongError(storageCode(e.code), `the data store failed: ${e.message} (${e.code})`);
     if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) {
       return new BettongError('INVALID_REQUEST', e.message ?? 'invalid request');
