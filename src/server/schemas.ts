@@ -27,13 +27,17 @@ const list = (items: unknown) => ({ type: 'array', items }) as const;
  */
 const NAME_RULE = "letters, digits, '_', '.', '-'; at most 128, starting with a letter or digit";
 export const newName = { type: 'string', description: NAME_RULE } as const;
+/** A reference to an existing model by name: whatever does not follow the name rule names nothing (404). */
+const REF_RULE = `an existing model's name (${NAME_RULE})`;
+export const modelName = { type: 'string', description: REF_RULE } as const;
 
-/** A copy of a route schema for the document, with the name rule as a pattern wherever a new name is taken. */
+/** A copy of a route schema for the document, with the name rule as a pattern wherever a name is taken or a model named. */
 export function documentNames<T>(schema: T): T {
   if (Array.isArray(schema)) return schema.map(documentNames) as T;
   if (!schema || typeof schema !== 'object') return schema;
   const copy = Object.fromEntries(Object.entries(schema).map(([k, v]) => [k, documentNames(v)]));
-  return ((copy as { description?: unknown }).description === NAME_RULE ? { ...copy, pattern: NAME.source } : copy) as T;
+  const description = (copy as { description?: unknown }).description;
+  return (description === NAME_RULE || description === REF_RULE ? { ...copy, pattern: NAME.source } : copy) as T;
 }
 
 const definitions = {

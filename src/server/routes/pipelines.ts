@@ -5,12 +5,12 @@ import type { DeploymentConfig, SwapRequest } from '../../deployments/index.ts';
 import type { Platform } from '../../platform.ts';
 import { noteAudit } from '../auth.ts';
 import { nameParam, workspaceOf } from '../context.ts';
-import { errors, listOf, newName, ref } from '../schemas.ts';
+import { errors, listOf, modelName, newName, ref } from '../schemas.ts';
 
 const modelRef = {
   type: 'object',
   required: ['model'],
-  properties: { model: { type: 'string' }, version: { type: 'integer', minimum: 1 } },
+  properties: { model: modelName, version: { type: 'integer', minimum: 1 } },
 } as const;
 
 const arm = { ...modelRef, properties: { ...modelRef.properties, weight: { type: 'number', exclusiveMinimum: 0, description: 'relative weight for random splits (default 1)' } } } as const;
