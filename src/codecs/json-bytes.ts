@@ -13,7 +13,8 @@ export class JsonBytes {
   private at = 0;
 
   constructor(capacity = MIN_CAPACITY) {
-    this.buf = Buffer.allocUnsafe(Math.max(capacity, 16));
+    // Never from Node's shared pool: the bytes may be moved to another thread (codecs/threads.ts).
+    this.buf = Buffer.allocUnsafeSlow(Math.max(capacity, 16));
   }
 
   /** The bytes written so far (a view of the internal buffer; the writer must not be used after). */
@@ -23,7 +24,7 @@ export class JsonBytes {
 
   private reserve(n: number): void {
     if (this.at + n <= this.buf.length) return;
-    const bigger = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.at + n));
+    const bigger = Buffer.allocUnsafeSlow(Math.max(this.buf.length * 2, this.at + n));
     this.buf.copy(bigger, 0, 0, this.at);
     this.buf = bigger;
   }
@@ -72,16 +73,17 @@ export class JsonBytes {
 
   /** `[a,b,...]`: `count` numbers of `data` from `from` (the hot loop of a batch answer). */
   numberArray(data: ArrayLike<number>, from: number, count: number): void {
-    this.reserve(count * 12 + 2);
-    this.buf[this.at++] = 0x5b; // [
+    this.byte(0x5b); // [
     for (let j = 0; j < count; j++) {
+      // Room for the comma and the longest number text ("-1.2345678901234567e-308"): a write past a
+      // Buffer's end is silently dropped, so every byte written here must have been reserved.
+      this.reserve(26);
       if (j) this.buf[this.at++] = 0x2c; // ,
       const x = data[from + j];
       if (x === (x | 0)) this.int(x);
       else this.ascii(Number.isFinite(x) ? String(x) : 'null');
     }
-    this.reserve(1);
-    this.buf[this.at++] = 0x5d; // ]
+    this.byte(0x5d); // ]
   }
 
   /** A 32-bit integer's digits (-0 as 0, as String does). */
