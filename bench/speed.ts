@@ -211,6 +211,11 @@ export async function ingestRun(root: string, env: NodeJS.ProcessEnv = {}): Prom
   const s = await startBettong(env, root);
   try {
     const records = Array.from({ length: ROWS }, (_, i) => ({ input: row.map((x, j) => (j === 0 ? i : x)) }));
+    // wrk does not read the answers: one is checked here (JSON, a row per record, the inputs echoed).
+    const answer = JSON.parse(await http(s.base, 'POST', '/v1/pipelines/digits/infer', JSON.stringify(records))) as Record<string, unknown>[];
+    if (answer.length !== ROWS || answer.some((r, i) => (r['in.input'] as number[])[0] !== i || !Array.isArray(r['out.probabilities']))) {
+      throw new Error('records: the answer does not hold the request\'s rows');
+    }
     const l = await wrk(`${s.base}/v1/pipelines/digits/infer`, JSON.stringify(records), INGEST_CONC, INGEST_SECONDS);
     if (l.non2xx) throw new Error(`records: ${l.non2xx} answers were not 2xx`);
     const servedNow = async () => [...(await http(s.base, 'GET', '/metrics'))
