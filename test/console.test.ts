@@ -25,6 +25,18 @@ const rows = (cancer.inputs.input.data as number[]).reduce<{ input: number[] }[]
   return acc;
 }, []);
 
+/** axe-core on the page as it is: serious and critical violations go into `into`, named by page; a screenshot is kept. */
+async function axeCheck(p: Page, name: string, into: string[]): Promise<void> {
+  await p.addScriptTag({ path: AXE });
+  const found = await p.evaluate(async () => {
+    const r = await (window as any).axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v: any) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n: any) => n.target.join(' ')).join(' | ')}`);
+  });
+  into.push(...found.map((f: string) => `${name}: ${f}`));
+  await p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
 describe('web console', { skip: !fs.existsSync(CHROMIUM) && `no browser at ${CHROMIUM} (scripts/test installs Debian's chromium)` }, () => {
   let s: TestServer;
   let browser: Browser;
@@ -41,17 +53,7 @@ describe('web console', { skip: !fs.existsSync(CHROMIUM) && `no browser at ${CHR
     }
   };
 
-  /** axe-core on the page as it is: serious and critical violations are collected, named by page. */
-  async function check(p: Page, name: string) {
-    await p.addScriptTag({ path: AXE });
-    const found = await p.evaluate(async () => {
-      const r = await (window as any).axe.run(document, { resultTypes: ['violations'] });
-      return r.violations.filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v: any) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n: any) => n.target.join(' ')).join(' | ')}`);
-    });
-    violations.push(...found.map((f: string) => `${name}: ${f}`));
-    await p.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-  }
+  const check = (p: Page, name: string) => axeCheck(p, name, violations);
 
   const go = async (hash: string, ready: string) => {
     await page.goto(`${s.url}/#/${hash}`);
@@ -334,16 +336,7 @@ describe('web console: performance monitors', { skip: !fs.existsSync(CHROMIUM) &
     await s?.close();
   });
 
-  async function check(name: string) {
-    await page.addScriptTag({ path: AXE });
-    const found = await page.evaluate(async () => {
-      const r = await (window as any).axe.run(document, { resultTypes: ['violations'] });
-      return r.violations.filter((v: any) => v.impact === 'serious' || v.impact === 'critical')
-        .map((v: any) => `${v.id} (${v.impact}): ${v.nodes.slice(0, 3).map((n: any) => n.target.join(' ')).join(' | ')}`);
-    });
-    violations.push(...found.map((f: string) => `${name}: ${f}`));
-    await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
-  }
+  const check = (name: string) => axeCheck(page, name, violations);
 
   it('shows how to create a monitor when there is none', async () => {
     await page.goto(s.url);

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 import bettong
-from sdk_support import REPO_ROOT, launch
-from bettong_server import RunningServer
+from sdk_support import REPO_ROOT
+from bettong_server import RunningServer, launch
 
 
 @pytest.fixture(scope="session")

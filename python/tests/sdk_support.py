@@ -9,7 +9,7 @@ MODELS_DIR = REPO_ROOT / "testdata" / "models"
 
 # The server launcher is shared with the OIP client tests (test/python/bettong_server.py).
 sys.path.insert(0, str(REPO_ROOT / "test" / "python"))
-from bettong_server import free_port, launch  # noqa: E402,F401
+from bettong_server import free_port  # noqa: E402,F401
 
 
 def fixture_model(name: str) -> Path:

@@ -79,9 +79,7 @@ export class JsonBytes {
       // Buffer's end is silently dropped, so every byte written here must have been reserved.
       this.reserve(26);
       if (j) this.buf[this.at++] = 0x2c; // ,
-      const x = data[from + j];
-      if (x === (x | 0)) this.int(x);
-      else this.ascii(Number.isFinite(x) ? String(x) : 'null');
+      this.number(data[from + j]);
     }
     this.byte(0x5d); // ]
   }

@@ -23,7 +23,7 @@ export function parseRecordsBody(bytes: Buffer): RecordsBody {
   return recordsOf(body);
 }
 
-export function recordsOf(body: unknown): RecordsBody {
+function recordsOf(body: unknown): RecordsBody {
   const object = body !== null && typeof body === 'object' && !Array.isArray(body) ? body as { records?: unknown; metadata?: unknown } : undefined;
   const rows = Array.isArray(body) ? body : object?.records;
   if (!Array.isArray(rows)) fail('INVALID_REQUEST', 'body must be an array of records or {"records": [...]}');

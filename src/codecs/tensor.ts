@@ -318,12 +318,17 @@ export function concatRows(parts: Tensor[]): Tensor {
   return { name: parts[0].name, datatype: parts[0].datatype, shape, data: out };
 }
 
-/** The buffers a batch's typed data can be moved (not copied) to another thread with: those each tensor's data spans whole. */
+/** The ArrayBuffer a view spans whole, which can be moved (not copied) to another thread; undefined for a view of part of one. */
+export function wholeBuffer(view: ArrayBufferView): ArrayBuffer | undefined {
+  return view.buffer instanceof ArrayBuffer && view.byteOffset === 0 && view.byteLength === view.buffer.byteLength ? view.buffer : undefined;
+}
+
+/** The buffers a batch's typed data can be moved with: those each tensor's data spans whole. */
 export function transferables(batch: Batch): ArrayBuffer[] {
   const out = new Set<ArrayBuffer>();
   for (const t of batch) {
-    const d = t.data;
-    if (!Array.isArray(d) && d.buffer instanceof ArrayBuffer && d.byteOffset === 0 && d.byteLength === d.buffer.byteLength) out.add(d.buffer);
+    const whole = Array.isArray(t.data) ? undefined : wholeBuffer(t.data);
+    if (whole) out.add(whole);
   }
   return [...out];
 }

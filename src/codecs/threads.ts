@@ -11,7 +11,7 @@ import { Worker } from 'node:worker_threads';
 import { BettongError, type ErrorCode } from '../errors/index.ts';
 import type { TensorSpec } from '../runtimes/runtime.ts';
 import type { RecordsBody } from './records-body.ts';
-import type { Batch } from './tensor.ts';
+import { type Batch, wholeBuffer } from './tensor.ts';
 
 /** Bodies from this size up are parsed on a codec thread (a 1,000-row feature table is 100 KB and more). */
 export const OFFLOAD_BODY_BYTES = 64 * 1024;
@@ -21,9 +21,10 @@ export const OFFLOAD_ANSWER_ELEMENTS = 16 * 1024;
 const ENTRY = import.meta.url.endsWith('.ts') ? new URL('./threads-entry.mjs', import.meta.url) : new URL('./threads-host.js', import.meta.url);
 
 type Validations = { rules: string[]; anomalies: string[][] };
-export type ToCodecThread =
-  | { type: 'decode'; id: number; body: Buffer; specs: TensorSpec[] }
-  | { type: 'encode'; id: number; time: number; inputs: Batch; outputs: Batch; validations?: Validations };
+type Call =
+  | { type: 'decode'; body: Buffer; specs: TensorSpec[] }
+  | { type: 'encode'; time: number; inputs: Batch; outputs: Batch; validations?: Validations };
+export type ToCodecThread = Call & { id: number };
 type FromCodecThread = { id: number; result?: unknown; error?: { code?: ErrorCode; message: string } };
 
 interface Thread { worker: Worker; pending: Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }> }
@@ -39,13 +40,13 @@ export class CodecThreads {
   /** Parses a records body and decodes its rows into the pipeline's input tensors. */
   decode(body: Buffer, specs: TensorSpec[]): Promise<RecordsBody & { inputs: Batch }> {
     // The body's bytes are moved when they are a buffer of their own (copied when a view of a larger one); the tensors come back moved.
-    const own = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength && body.buffer instanceof ArrayBuffer;
-    return this.call({ type: 'decode', id: 0, body, specs }, own ? [body.buffer as ArrayBuffer] : []) as Promise<RecordsBody & { inputs: Batch }>;
+    const whole = wholeBuffer(body);
+    return this.call({ type: 'decode', body, specs }, whole ? [whole] : []) as Promise<RecordsBody & { inputs: Batch }>;
   }
 
   /** Writes a records answer (encodeRecordsJson) as UTF-8 bytes. */
   async encode(time: number, inputs: Batch, outputs: Batch, validations?: Validations): Promise<Buffer> {
-    const bytes = await this.call({ type: 'encode', id: 0, time, inputs, outputs, validations }) as Uint8Array;
+    const bytes = await this.call({ type: 'encode', time, inputs, outputs, validations }) as Uint8Array;
     return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
@@ -55,7 +56,7 @@ export class CodecThreads {
     await Promise.all(running.map((t) => t.worker.terminate()));
   }
 
-  private call(m: ToCodecThread, transfer: ArrayBuffer[] = []): Promise<unknown> {
+  private call(m: Call, transfer: ArrayBuffer[] = []): Promise<unknown> {
     const t = this.leastBusy();
     const id = this.next++;
     return new Promise((resolve, reject) => {

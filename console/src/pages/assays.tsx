@@ -5,6 +5,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 import { api, enc, q } from '../api.ts';
 import { BarChart, LineChart, PALETTE } from '../charts.tsx';
 import { Badge, Card, Empty, ErrorNote, Loading, PageHead, fmtNum, fmtTime, useCan, useLoad } from '../ui.tsx';
+import { Deliveries, useWindowed } from '../windowed.tsx';
 
 interface Win { index: number; start: number; end: number }
 interface Bins { labels: string[]; baseline: number[]; window: number[] }
@@ -84,23 +85,13 @@ function WindowTable({ results, selected, onPick }: { results: WindowResult[]; s
 }
 
 export function AssayPage({ name, window: w }: { name: string; window?: string }) {
-  const canWrite = useCan('write');
-  const [error, setError] = useState<unknown>(null);
-  const a = useLoad(() => api.get<Assay>(`/v1/assays/${enc(name)}`), [name], 15000);
-  const res = useLoad(() => api.get<{ results: WindowResult[] }>(`/v1/assays/${enc(name)}/results`), [name], 15000);
-  const alerts = useLoad(() => api.get<{ alerts: { id: number; url: string; status: string; attempts: number; http_status: number | null; last_error: string | null; created_at: string; payload: { status?: string; score?: number } }[] }>(`/v1/assays/${enc(name)}/alerts`), [name], 15000);
-  const results = res.data?.results ?? [];
+  const { definition: d, results, alerts, error, pauseButton } = useWindowed<Assay, WindowResult, { status?: string; score?: number }>('assays', name);
   const [sel, setSel] = useState<number>(-1);
   const selected = sel >= 0 ? sel : w !== undefined ? Number(w) : results.length - 1;
-  const toggle = async () => {
-    try { await api.post(`/v1/assays/${enc(name)}/${a.data!.state === 'active' ? 'pause' : 'resume'}`); a.reload(); } catch (e) { setError(e); }
-  };
-  const d = a.data;
   return (
     <>
-      <PageHead title={name} sub={<a href="#/assays">← All assays</a>}
-        actions={canWrite && d && <button type="button" class="btn" onClick={toggle}>{d.state === 'active' ? 'Pause' : 'Resume'}</button>} />
-      <ErrorNote error={a.error ?? res.error ?? error} />
+      <PageHead title={name} sub={<a href="#/assays">← All assays</a>} actions={pauseButton} />
+      <ErrorNote error={error} />
       {!d ? <Loading /> : <>
         <Card title={<>Definition <Badge status={d.state} /> <Badge status={d.last_result?.status ?? 'pending'} /></>}>
           <dl class="facts">
@@ -120,16 +111,7 @@ export function AssayPage({ name, window: w }: { name: string; window?: string }
             <WindowTable results={results} selected={selected} onPick={setSel} />
           </>}
         </Card>
-        <Card title="Alert deliveries">
-          {alerts.data?.alerts.length ? (
-            <table data-testid="alerts">
-              <thead><tr><th scope="col">Created</th><th scope="col">Status</th><th scope="col">Window status</th><th scope="col">Attempts</th><th scope="col">HTTP</th><th scope="col">Last error</th></tr></thead>
-              <tbody>{alerts.data.alerts.map((x) => (
-                <tr key={x.id}><td>{fmtTime(x.created_at)}</td><td><Badge status={x.status} /></td><td><Badge status={x.payload?.status ?? null} /></td><td>{x.attempts}</td><td>{x.http_status ?? '—'}</td><td>{x.last_error ?? '—'}</td></tr>
-              ))}</tbody>
-            </table>
-          ) : <p class="muted">No alert has been sent{d.definition.alert ? '' : ': this assay has no webhook'}.</p>}
-        </Card>
+        <Deliveries alerts={alerts} none={`No alert has been sent${d.definition.alert ? '' : ': this assay has no webhook'}.`} />
       </>}
     </>
   );

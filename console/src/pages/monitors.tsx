@@ -5,7 +5,8 @@
 import { useMemo, useState } from 'preact/hooks';
 import { api, enc } from '../api.ts';
 import { type Band, LineChart, PALETTE } from '../charts.tsx';
-import { Badge, Card, Empty, ErrorNote, Loading, PageHead, fmtNum, fmtTime, useCan, useLoad } from '../ui.tsx';
+import { Badge, Card, Empty, ErrorNote, Loading, PageHead, fmtNum, fmtTime, useLoad } from '../ui.tsx';
+import { Deliveries, useWindowed } from '../windowed.tsx';
 
 interface Win { index: number; start: number; end: number }
 interface Estimate { value: number | null; lower: number | null; upper: number | null }
@@ -135,24 +136,14 @@ function UnmatchedLabels({ pipeline }: { pipeline: string }) {
 }
 
 export function MonitorPage({ name }: { name: string }) {
-  const canWrite = useCan('write');
-  const [error, setError] = useState<unknown>(null);
-  const m = useLoad(() => api.get<Monitor>(`/v1/monitors/${enc(name)}`), [name], 15000);
-  const res = useLoad(() => api.get<{ results: WindowResult[] }>(`/v1/monitors/${enc(name)}/results`), [name], 15000);
-  const alerts = useLoad(() => api.get<{ alerts: { id: number; status: string; attempts: number; http_status: number | null; last_error: string | null; created_at: string; payload: { status?: string; source?: string; value?: number } }[] }>(`/v1/monitors/${enc(name)}/alerts`), [name], 15000);
-  const results = res.data?.results ?? [];
+  const { definition: d, results, alerts, error, pauseButton } = useWindowed<Monitor, WindowResult, { status?: string; source?: string; value?: number }>('monitors', name);
   const [sel, setSel] = useState(-1);
   const selected = sel >= 0 ? sel : results.length - 1;
-  const toggle = async () => {
-    try { await api.post(`/v1/monitors/${enc(name)}/${m.data!.state === 'active' ? 'pause' : 'resume'}`); m.reload(); } catch (e) { setError(e); }
-  };
-  const d = m.data;
   const t = d?.definition.thresholds;
   return (
     <>
-      <PageHead title={name} sub={<a href="#/monitors">← All monitors</a>}
-        actions={canWrite && d && <button type="button" class="btn" onClick={toggle}>{d.state === 'active' ? 'Pause' : 'Resume'}</button>} />
-      <ErrorNote error={m.error ?? res.error ?? error} />
+      <PageHead title={name} sub={<a href="#/monitors">← All monitors</a>} actions={pauseButton} />
+      <ErrorNote error={error} />
       {!d ? <Loading /> : <>
         <Card title={<>Definition <Badge status={d.state} /> <Badge status={d.last_result?.status ?? 'pending'} /></>}>
           <dl class="facts">
@@ -176,16 +167,8 @@ export function MonitorPage({ name }: { name: string }) {
           </>}
         </Card>
         <UnmatchedLabels pipeline={d.pipeline} />
-        <Card title="Alert deliveries">
-          {alerts.data?.alerts.length ? (
-            <table data-testid="alerts">
-              <thead><tr><th scope="col">Created</th><th scope="col">Status</th><th scope="col">Window status</th><th scope="col">Source</th><th scope="col">Value</th><th scope="col">Attempts</th><th scope="col">HTTP</th><th scope="col">Last error</th></tr></thead>
-              <tbody>{alerts.data.alerts.map((x) => (
-                <tr key={x.id}><td>{fmtTime(x.created_at)}</td><td><Badge status={x.status} /></td><td><Badge status={x.payload?.status ?? null} /></td><td>{x.payload?.source ?? '—'}</td><td>{fmtNum(x.payload?.value)}</td><td>{x.attempts}</td><td>{x.http_status ?? '—'}</td><td>{x.last_error ?? '—'}</td></tr>
-              ))}</tbody>
-            </table>
-          ) : <p class="muted">No alert has been sent{d.definition.alert ? '' : ': this monitor has no webhook'}.</p>}
-        </Card>
+        <Deliveries alerts={alerts} columns={[['Source', (p) => p.source ?? '—'], ['Value', (p) => fmtNum(p.value)]]}
+          none={`No alert has been sent${d.definition.alert ? '' : ': this monitor has no webhook'}.`} />
       </>}
     </>
   );
